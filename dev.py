@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Set up and run django-everreal's development tasks.
+
+    python3 dev.py demo    # the example site on SQLite and the fake EverReal
+    python3 dev.py test    # the whole test suite (extra arguments go to pytest)
+    python3 dev.py lint    # ruff and mypy
+
+Each task creates ``.venv`` beside this file on first use and installs what it
+needs into it, so a machine with only Python 3.11+ is enough.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+EXTRAS = {"demo": "", "test": "test", "lint": "test,lint"}
+
+
+def ensure_installed(extras: str) -> None:
+    """Install the package and *extras* into .venv unless already done."""
+    if not PYTHON.exists():
+        print(f"Creating {VENV} ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    digest = hashlib.sha256()
+    for name in ("setup.cfg", "pyproject.toml"):
+        digest.update((ROOT / name).read_bytes())
+    stamp = VENV / f".installed-{extras or 'base'}"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    target = f".[{extras}]" if extras else "."
+    print(f"Installing {target} into {VENV} ...", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True, cwd=ROOT)
+    subprocess.run([*pip, "--editable", target], check=True, cwd=ROOT)
+    stamp.write_text(digest.hexdigest())
+
+
+def run(*args: str, **kwargs: object) -> int:
+    return subprocess.run([str(PYTHON), *args], cwd=ROOT, **kwargs).returncode  # type: ignore[call-overload]
+
+
+def test(args: list[str]) -> int:
+    return run("-m", "pytest", *args)
+
+
+def lint(args: list[str]) -> int:
+    failed = 0
+    for command in (
+        ["-m", "ruff", "check", "."],
+        ["-m", "ruff", "format", "--check", "."],
+        ["-m", "mypy"],
+    ):
+        failed |= run(*command) != 0
+    return int(failed)
+
+
+def demo(args: list[str]) -> int:
+    return run(str(ROOT / "example_project" / "demo.py"), *args)
+
+
+TASKS = {"demo": demo, "test": test, "lint": lint}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
+        print(__doc__)
+        return 2
+    task = sys.argv[1]
+    ensure_installed(EXTRAS[task])
+    return TASKS[task](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

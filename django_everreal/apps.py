@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core import checks
+from django.utils.translation import gettext_lazy as _
+
+
+class EverRealConfig(AppConfig):
+    name = "django_everreal"
+    label = "everreal"
+    verbose_name = _("EverReal")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django_everreal import checks as everreal_checks
+
+        checks.register(everreal_checks.check_settings)

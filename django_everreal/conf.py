@@ -1,0 +1,81 @@
+"""Typed access to the app's settings, read at use so ``override_settings`` works."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+# One DNS label: what may stand before ".everreal.co".
+SUBDOMAIN_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
+
+DEFAULT_SCOPE = ("offline_access", "*")
+
+
+class Settings:
+    @property
+    def KEY(self) -> str:
+        return str(getattr(settings, "SOCIAL_AUTH_EVERREAL_KEY", "") or "")
+
+    @property
+    def SECRET(self) -> str:
+        return str(getattr(settings, "SOCIAL_AUTH_EVERREAL_SECRET", "") or "")
+
+    @property
+    def SUBDOMAIN(self) -> str:
+        return str(getattr(settings, "SOCIAL_AUTH_EVERREAL_SUBDOMAIN", "") or "")
+
+    @property
+    def BASE_URL(self) -> str:
+        return str(getattr(settings, "SOCIAL_AUTH_EVERREAL_BASE_URL", "") or "")
+
+    @property
+    def SCOPE(self) -> list[str]:
+        """The scopes requested at login: EverReal's default plus any extra ones."""
+        extra = getattr(settings, "SOCIAL_AUTH_EVERREAL_SCOPE", ()) or ()
+        if isinstance(extra, str):
+            extra = extra.split()
+        scopes = list(DEFAULT_SCOPE)
+        scopes.extend(scope for scope in extra if scope not in scopes)
+        return scopes
+
+    @property
+    def origin(self) -> str:
+        """EverReal's origin, e.g. ``https://acme.everreal.co``.
+
+        ``SOCIAL_AUTH_EVERREAL_BASE_URL`` wins over the subdomain, so the fake
+        EverReal or a staging server can stand in.
+        """
+        if self.BASE_URL:
+            return validate_base_url(self.BASE_URL)
+        subdomain = self.SUBDOMAIN
+        if not SUBDOMAIN_RE.match(subdomain):
+            raise ImproperlyConfigured(
+                "SOCIAL_AUTH_EVERREAL_SUBDOMAIN must be your EverReal subdomain, "
+                f"one DNS label such as 'acme' for acme.everreal.co; got {subdomain!r}."
+            )
+        return f"https://{subdomain.lower()}.everreal.co"
+
+
+def validate_base_url(value: str) -> str:
+    """Return the origin of *value*, or raise ``ImproperlyConfigured``."""
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.path.strip("/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise ImproperlyConfigured(
+            "SOCIAL_AUTH_EVERREAL_BASE_URL must be an origin such as "
+            f"'https://staging.example.com' or 'http://127.0.0.1:8001'; got {value!r}."
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+conf = Settings()

@@ -1,0 +1,3 @@
+"""A faithful fake of EverReal for tests and demos."""
+
+from __future__ import annotations

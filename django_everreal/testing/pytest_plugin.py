@@ -1,0 +1,3 @@
+"""pytest fixtures for the fake EverReal."""
+
+from __future__ import annotations

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from django_everreal.conf import conf
+
+
+def test_origin_from_subdomain():
+    assert conf.origin == "https://demo.everreal.co"
+
+
+@override_settings(SOCIAL_AUTH_EVERREAL_SUBDOMAIN="Acme")
+def test_origin_is_read_at_use():
+    assert conf.origin == "https://acme.everreal.co"
+
+
+@pytest.mark.parametrize(
+    "subdomain", ["", "-acme", "acme-", "ac.me", "acme/x", "a" * 64, "ac me", "évier"]
+)
+def test_subdomain_must_be_a_dns_label(subdomain):
+    with override_settings(SOCIAL_AUTH_EVERREAL_SUBDOMAIN=subdomain):
+        with pytest.raises(ImproperlyConfigured, match="SOCIAL_AUTH_EVERREAL_SUBDOMAIN"):
+            conf.origin
+
+
+@override_settings(SOCIAL_AUTH_EVERREAL_BASE_URL="http://127.0.0.1:8001/")
+def test_base_url_wins():
+    assert conf.origin == "http://127.0.0.1:8001"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["127.0.0.1:8001", "ftp://host", "https://host/path", "https://host?x=1", "https://u:p@host"],
+)
+def test_base_url_must_be_an_origin(url):
+    with override_settings(SOCIAL_AUTH_EVERREAL_BASE_URL=url):
+        with pytest.raises(ImproperlyConfigured, match="SOCIAL_AUTH_EVERREAL_BASE_URL"):
+            conf.origin
+
+
+def test_default_scope():
+    assert conf.SCOPE == ["offline_access", "*"]
+
+
+@override_settings(SOCIAL_AUTH_EVERREAL_SCOPE=["company_user", "*"])
+def test_extra_scopes_are_added_once():
+    assert conf.SCOPE == ["offline_access", "*", "company_user"]
+
+
+@override_settings(SOCIAL_AUTH_EVERREAL_SCOPE="company_user message_templates_all")
+def test_scope_as_string():
+    assert conf.SCOPE == ["offline_access", "*", "company_user", "message_templates_all"]
