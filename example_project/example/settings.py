@@ -1,0 +1,87 @@
+"""Settings of the example site.
+
+On its embedded defaults it runs on SQLite against the fake EverReal that
+``python3 dev.py demo`` starts. With ``EVERREAL_SUBDOMAIN``,
+``EVERREAL_CLIENT_ID`` and ``EVERREAL_CLIENT_SECRET`` set it talks to the real
+EverReal instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-site-not-for-production")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.messages",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "social_django",
+    "django_everreal",
+    "example",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("EXAMPLE_DATABASE", BASE_DIR / "db.sqlite3"),
+    }
+}
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Europe/Berlin"
+
+STATIC_URL = "static/"
+LOGIN_URL = "/"
+LOGIN_REDIRECT_URL = "/"
+
+if os.environ.get("EVERREAL_SUBDOMAIN"):
+    SOCIAL_AUTH_EVERREAL_SUBDOMAIN = os.environ["EVERREAL_SUBDOMAIN"]
+    SOCIAL_AUTH_EVERREAL_KEY = os.environ.get("EVERREAL_CLIENT_ID", "")
+    SOCIAL_AUTH_EVERREAL_SECRET = os.environ.get("EVERREAL_CLIENT_SECRET", "")
+else:
+    SOCIAL_AUTH_EVERREAL_BASE_URL = os.environ.get("EVERREAL_BASE_URL", "http://127.0.0.1:8001")
+    SOCIAL_AUTH_EVERREAL_KEY = "demo-client"
+    SOCIAL_AUTH_EVERREAL_SECRET = "demo-secret"  # noqa: S105
