@@ -38,7 +38,14 @@ def ensure_installed(extras: str) -> None:
         return
     target = f".[{extras}]" if extras else "."
     print(f"Installing {target} into {VENV} ...", flush=True)
-    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [
+        str(PYTHON),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]
     subprocess.run([*pip, "--upgrade", "pip"], check=True, cwd=ROOT)
     subprocess.run([*pip, "--editable", target], check=True, cwd=ROOT)
     stamp.write_text(digest.hexdigest())

@@ -17,18 +17,27 @@ HERE = Path(__file__).resolve().parent
 
 
 def manage(*args: str) -> None:
-    subprocess.run([sys.executable, str(HERE / "manage.py"), *args], check=True, cwd=HERE)
+    subprocess.run(
+        [sys.executable, str(HERE / "manage.py"), *args], check=True, cwd=HERE
+    )
 
 
 def start_fake(host: str, port: int) -> tuple[subprocess.Popen[str], str]:
     """Start the fake EverReal and wait until it says where it listens."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "django_everreal.testing", "--host", host, "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "django_everreal.testing",
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout is not None
-    for line in process.stdout:
+    for line in process.stdout or ():
         print(f"  fake EverReal | {line.rstrip()}")
         if "http://" in line:
             url = line[line.index("http://") :].split()[0]
@@ -50,7 +59,11 @@ def main() -> int:
         os.environ["EVERREAL_BASE_URL"] = url.rstrip("/")
     try:
         manage("migrate", "--noinput", "--verbosity", "0")
-        site = f"http://localhost:{args.port}/" if args.host == "127.0.0.1" else f"http://{args.host}:{args.port}/"
+        site = (
+            f"http://localhost:{args.port}/"
+            if args.host == "127.0.0.1"
+            else f"http://{args.host}:{args.port}/"
+        )
         print(f"\nThe example site runs at {site}")
         if fake is not None:
             print("Log in as anna@example.com or tom@example.com, password 'demo'.")

@@ -1,3 +1,73 @@
-"""A faithful fake of EverReal for tests and demos."""
+"""A faithful fake of EverReal for tests and demos.
+
+One implementation, three ways to run it:
+
+* in-process for ``requests`` (needs ``responses``)::
+
+      fake = FakeEverReal()
+      with fake.mock():
+          requests.post("https://demo.everreal.co/accounts/oauth/token", json={...})
+
+* as an HTTP server: ``python -m django_everreal.testing --port 8001``, or
+  ``with FakeEverRealServer(FakeEverReal()) as server: ... server.url``;
+* as pytest fixtures ``everreal_fake`` and ``everreal_server``.
+
+Demo client ``demo-client`` / ``demo-secret`` (any ``http://localhost:*`` or
+``http://127.0.0.1:*`` redirect URI); demo users ``anna@example.com``
+(property manager) and ``tom@example.com`` (tenant), password ``demo``.
+The format of a users file is described in ``django_everreal.testing.data``.
+"""
 
 from __future__ import annotations
+
+from django_everreal.testing import errors
+from django_everreal.testing.calls import Call
+from django_everreal.testing.clock import FakeClock
+from django_everreal.testing.data import ABSENT
+from django_everreal.testing.data import DEMO_CLIENT_ID
+from django_everreal.testing.data import DEMO_CLIENT_SECRET
+from django_everreal.testing.data import DEMO_PASSWORD
+from django_everreal.testing.data import Company
+from django_everreal.testing.data import FakeClient
+from django_everreal.testing.data import FakeUser
+from django_everreal.testing.data import Partner
+from django_everreal.testing.data import UsersFileError
+from django_everreal.testing.errors import FakeEverRealError
+from django_everreal.testing.fake import DEFAULT_BASE_URL
+from django_everreal.testing.fake import GRAPHQL_PATH
+from django_everreal.testing.fake import TOKEN_PATH
+from django_everreal.testing.fake import USERINFO_PATH
+from django_everreal.testing.fake import FakeEverReal
+from django_everreal.testing.faults import Fault
+from django_everreal.testing.http_messages import FakeRequest
+from django_everreal.testing.http_messages import FakeResponse
+from django_everreal.testing.login import AUTHORIZE_PATH
+from django_everreal.testing.oauth import s256
+from django_everreal.testing.server import FakeEverRealServer
+
+__all__ = [
+    "ABSENT",
+    "AUTHORIZE_PATH",
+    "DEFAULT_BASE_URL",
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "DEMO_PASSWORD",
+    "GRAPHQL_PATH",
+    "TOKEN_PATH",
+    "USERINFO_PATH",
+    "Call",
+    "Company",
+    "FakeClient",
+    "FakeClock",
+    "FakeEverReal",
+    "FakeEverRealError",
+    "FakeEverRealServer",
+    "FakeRequest",
+    "FakeResponse",
+    "FakeUser",
+    "Fault",
+    "Partner",
+    "UsersFileError",
+    "errors",
+    "s256",
+]

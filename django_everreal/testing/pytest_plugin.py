@@ -1,3 +1,35 @@
-"""pytest fixtures for the fake EverReal."""
+"""pytest fixtures for the fake EverReal.
+
+Loaded in every pytest run where django-everreal is installed, so nothing
+heavy (Django, ``responses``) is imported before a fixture is used.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from django_everreal.testing.fake import FakeEverReal
+    from django_everreal.testing.server import FakeEverRealServer
+
+
+@pytest.fixture
+def everreal_fake() -> Iterator[FakeEverReal]:
+    """A fresh fake EverReal answering ``requests`` to https://demo.everreal.co in-process."""
+    from django_everreal.testing.fake import FakeEverReal
+
+    fake = FakeEverReal()
+    with fake.mock():
+        yield fake
+
+
+@pytest.fixture
+def everreal_server() -> Iterator[FakeEverRealServer]:
+    """A fresh fake EverReal on 127.0.0.1 (a free port); ``.url`` and ``.fake``."""
+    from django_everreal.testing.server import FakeEverRealServer
+
+    with FakeEverRealServer() as server:
+        yield server

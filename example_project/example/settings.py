@@ -82,6 +82,8 @@ if os.environ.get("EVERREAL_SUBDOMAIN"):
     SOCIAL_AUTH_EVERREAL_KEY = os.environ.get("EVERREAL_CLIENT_ID", "")
     SOCIAL_AUTH_EVERREAL_SECRET = os.environ.get("EVERREAL_CLIENT_SECRET", "")
 else:
-    SOCIAL_AUTH_EVERREAL_BASE_URL = os.environ.get("EVERREAL_BASE_URL", "http://127.0.0.1:8001")
+    SOCIAL_AUTH_EVERREAL_BASE_URL = os.environ.get(
+        "EVERREAL_BASE_URL", "http://127.0.0.1:8001"
+    )
     SOCIAL_AUTH_EVERREAL_KEY = "demo-client"
     SOCIAL_AUTH_EVERREAL_SECRET = "demo-secret"  # noqa: S105

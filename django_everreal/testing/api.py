@@ -1,0 +1,110 @@
+"""The slice of EverReal's API the fake serves: userinfo and the GraphQL users query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from django_everreal.testing import errors
+from django_everreal.testing.data import FakeUser
+from django_everreal.testing.errors import OAuthError
+from django_everreal.testing.faults import Endpoint
+from django_everreal.testing.graphql import execute as execute_graphql
+from django_everreal.testing.http_messages import FakeRequest
+from django_everreal.testing.http_messages import FakeResponse
+from django_everreal.testing.http_messages import json_response
+from django_everreal.testing.oauth import granted_scopes
+from django_everreal.testing.oauth import method_not_allowed
+from django_everreal.testing.oauth import oauth_error_response
+from django_everreal.testing.ratelimit import RateLimiter
+from django_everreal.testing.tokens import TokenRecord
+
+if TYPE_CHECKING:
+    from django_everreal.testing.fake import FakeEverReal
+
+
+class Api:
+    """Bearer-authenticated, rate-limited endpoints."""
+
+    def __init__(self, fake: FakeEverReal, rate_limiter: RateLimiter) -> None:
+        self.fake = fake
+        self.rate_limiter = rate_limiter
+
+    def handle(
+        self,
+        endpoint: Endpoint,
+        request: FakeRequest,
+        method: str,
+        view: Callable[[FakeRequest, TokenRecord, FakeUser], FakeResponse],
+    ) -> FakeResponse:
+        with self.fake.lock:
+            limit = self.rate_limiter.hit(endpoint)
+        if not limit.allowed:
+            response = json_response(
+                429,
+                {
+                    "error": "too_many_requests",
+                    "error_description": errors.RATE_LIMIT_EXCEEDED,
+                },
+            )
+        elif request.method != method:
+            response = method_not_allowed(method)
+        else:
+            try:
+                record, user = self.bearer(request)
+                response = view(request, record, user)
+            except OAuthError as exc:
+                response = oauth_error_response(exc)
+                response.headers.append(
+                    ("WWW-Authenticate", f'Bearer error="{exc.error}"')
+                )
+        response.headers.extend(limit.headers())
+        return response
+
+    def bearer(self, request: FakeRequest) -> tuple[TokenRecord, FakeUser]:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise OAuthError(401, "invalid_token", errors.ACCESS_TOKEN_MISSING)
+        with self.fake.lock:
+            record = self.fake.tokens.find(token.strip(), "access")
+            if record is None:
+                raise OAuthError(401, "invalid_token", errors.ACCESS_TOKEN_INVALID)
+            if record.revoked:
+                raise OAuthError(401, "invalid_token", errors.ACCESS_TOKEN_REVOKED)
+            if record.expired(self.fake.clock()):
+                raise OAuthError(401, "invalid_token", errors.ACCESS_TOKEN_EXPIRED)
+            user = self.fake.find_user(record.user_id)
+            if user is None or not user.is_active:
+                raise OAuthError(401, "invalid_token", errors.ACCESS_TOKEN_REVOKED)
+        return record, user
+
+    def userinfo(
+        self, request: FakeRequest, record: TokenRecord, user: FakeUser
+    ) -> FakeResponse:
+        with self.fake.lock:
+            payload = user.userinfo()
+            payload["tokenInfo"] = {
+                "audience": self.fake.client(record.client_id).audience,
+                "scope": granted_scopes(user, record.requested_scopes),
+                "user_id": user.id,
+                "expires_in": max(0, int(record.expires_at - self.fake.clock())),
+            }
+        return json_response(200, payload)
+
+    def graphql(
+        self, request: FakeRequest, record: TokenRecord, user: FakeUser
+    ) -> FakeResponse:
+        body = (
+            request.parsed_body()
+            if request.content_type == "application/json"
+            else None
+        )
+        if body is None:
+            return json_response(
+                400, {"errors": [{"message": "POST a JSON body with a query."}]}
+            )
+        with self.fake.lock:
+            result = execute_graphql(
+                body.get("query"), body.get("variables"), list(self.fake.users)
+            )
+        return json_response(200, result)

@@ -1,0 +1,171 @@
+"""Serve the fake over real HTTP, for the example site and end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from django_everreal.testing.fake import FakeEverReal
+from django_everreal.testing.http_messages import FakeRequest
+from django_everreal.testing.http_messages import Headers
+
+logger = logging.getLogger("django_everreal.testing")
+
+#: An injected delay never holds a server thread longer than this.
+MAX_DELAY = 30.0
+#: How soon ``stop`` takes effect.
+POLL_INTERVAL = 0.05
+#: Bodies beyond this are refused: the fake's requests are small.
+MAX_BODY = 1024 * 1024
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeEverReal
+    stopping: threading.Event
+    max_delay: float
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeEverReal"
+    sys_version = ""
+    # Idle keep-alive connections must not hold threads forever.
+    timeout = 30
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0 or length > MAX_BODY:
+            self.send_error(413)
+            return
+        body = self.rfile.read(length) if length else b""
+        request = FakeRequest(
+            method=self.command,
+            path=parts.path or "/",
+            query_string=parts.query,
+            headers=Headers(self.headers.items()),
+            body=body,
+        )
+        response = self.server.fake.handle(request)
+        if response.delay:
+            self.server.stopping.wait(min(response.delay, self.server.max_delay))
+        if response.drop:
+            logger.info("%s %s dropped", self.command, parts.path)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The path only: queries carry codes and states.
+        status = int(code) if isinstance(code, int) else code
+        logger.info("%s %s %s", self.command, urlsplit(self.path).path, status)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # Messages of the base class may quote the request line, with its query.
+        logger.warning(
+            "%s %s: HTTP error",
+            getattr(self, "command", "-"),
+            urlsplit(getattr(self, "path", "")).path,
+        )
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.info("fake EverReal: %s", getattr(self, "command", "-"))
+
+
+class FakeEverRealServer:
+    """A fake EverReal on a real socket, served from a thread.
+
+    ``with FakeEverRealServer(fake) as server: requests.get(server.url + ...)``;
+    ``port=0`` picks a free port. ``fake.base_url`` is set to the server's URL.
+    """
+
+    def __init__(
+        self,
+        fake: FakeEverReal | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        max_delay: float = MAX_DELAY,
+    ) -> None:
+        self.fake = fake or FakeEverReal()
+        self._httpd = _Server((host, port), _Handler, bind_and_activate=True)
+        self._httpd.fake = self.fake
+        self._httpd.stopping = threading.Event()
+        self._httpd.max_delay = max_delay
+        self._thread: threading.Thread | None = None
+        self.fake.base_url = self.url
+
+    @property
+    def host(self) -> str:
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> FakeEverRealServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": POLL_INTERVAL},
+                name=f"fake-everreal-{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until ``stop`` (or Ctrl+C)."""
+        try:
+            self._httpd.serve_forever()
+        finally:
+            self._httpd.server_close()
+
+    def stop(self) -> None:
+        self._httpd.stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> FakeEverRealServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<FakeEverRealServer {self.url}>"
