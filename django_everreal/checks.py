@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from django_everreal.conf import conf
 
+BACKEND = "django_everreal.backends.EverRealOAuth2"
+SCOPE_BACKEND = "django_everreal.auth.ScopeBackend"
+PIPELINE_STEP = "django_everreal.pipeline.sync_account"
+ASSOCIATE_BY_EMAIL = "social_core.pipeline.social_auth.associate_by_email"
+
 
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
-    errors: list[checks.CheckMessage] = []
+    return [
+        *check_credentials(),
+        *check_origin(),
+        *check_redirect_uri(),
+        *check_token_request_format(),
+        *check_authentication_backends(),
+        *check_pipeline(),
+        *check_session_cookie(),
+    ]
+
+
+def check_credentials() -> list[checks.CheckMessage]:
     missing = [
         name
         for name, value in (
@@ -20,37 +38,126 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         )
         if not value
     ]
-    if missing:
-        errors.append(
-            checks.Error(
-                f"EverReal client credentials are missing: {', '.join(missing)}.",
-                hint="Set the client id and secret EverReal issued for this site.",
-                id="everreal.E001",
-            )
+    if not missing:
+        return []
+    return [
+        checks.Error(
+            f"EverReal client credentials are missing: {', '.join(missing)}.",
+            hint="Set the client id and secret EverReal issued for this site.",
+            id="everreal.E001",
         )
-    if conf.BASE_URL:
-        try:
-            conf.origin
-        except ImproperlyConfigured as exc:
-            errors.append(
+    ]
+
+
+def check_origin() -> list[checks.CheckMessage]:
+    try:
+        conf.origin  # noqa: B018 (the property validates)
+    except ImproperlyConfigured as exc:
+        if conf.BASE_URL:
+            return [
                 checks.Error(
                     str(exc),
                     hint="Give scheme, host and port only, without a path.",
                     id="everreal.E003",
                 )
+            ]
+        return [
+            checks.Error(
+                str(exc),
+                hint=(
+                    "Set SOCIAL_AUTH_EVERREAL_SUBDOMAIN to the part before "
+                    "'.everreal.co', or SOCIAL_AUTH_EVERREAL_BASE_URL to a full origin."
+                ),
+                id="everreal.E002",
             )
-    else:
-        try:
-            conf.origin
-        except ImproperlyConfigured as exc:
-            errors.append(
-                checks.Error(
-                    str(exc),
-                    hint=(
-                        "Set SOCIAL_AUTH_EVERREAL_SUBDOMAIN to the part before "
-                        "'.everreal.co', or SOCIAL_AUTH_EVERREAL_BASE_URL to a full origin."
-                    ),
-                    id="everreal.E002",
-                )
+        ]
+    return []
+
+
+def check_redirect_uri() -> list[checks.CheckMessage]:
+    uri = conf.REDIRECT_URI
+    parts = urlsplit(uri)
+    if parts.scheme in {"http", "https"} and parts.hostname and not parts.fragment:
+        return []
+    return [
+        checks.Error(
+            f"SOCIAL_AUTH_EVERREAL_REDIRECT_URI must be the absolute callback URL "
+            f"registered with EverReal; got {uri!r}.",
+            hint="For example 'https://www.example.com/auth/complete/everreal/'.",
+            id="everreal.E004",
+        )
+    ]
+
+
+def check_token_request_format() -> list[checks.CheckMessage]:
+    if conf.TOKEN_REQUEST_FORMAT in {"json", "form"}:
+        return []
+    return [
+        checks.Error(
+            "SOCIAL_AUTH_EVERREAL_TOKEN_REQUEST_FORMAT must be 'json' or 'form'; "
+            f"got {conf.TOKEN_REQUEST_FORMAT!r}.",
+            id="everreal.E005",
+        )
+    ]
+
+
+def check_authentication_backends() -> list[checks.CheckMessage]:
+    backends = list(settings.AUTHENTICATION_BACKENDS)
+    messages: list[checks.CheckMessage] = []
+    if BACKEND not in backends:
+        messages.append(
+            checks.Error(
+                f"{BACKEND} is not in AUTHENTICATION_BACKENDS: nobody can log in with EverReal.",
+                hint=f"Add '{BACKEND}' to AUTHENTICATION_BACKENDS.",
+                id="everreal.E006",
             )
-    return errors
+        )
+    if SCOPE_BACKEND not in backends:
+        messages.append(
+            checks.Warning(
+                f"{SCOPE_BACKEND} is not in AUTHENTICATION_BACKENDS: "
+                "has_perm('everreal.<scope>') is always false.",
+                hint=f"Add '{SCOPE_BACKEND}' to AUTHENTICATION_BACKENDS.",
+                id="everreal.W001",
+            )
+        )
+    return messages
+
+
+def check_pipeline() -> list[checks.CheckMessage]:
+    pipeline = getattr(settings, "SOCIAL_AUTH_PIPELINE", None)
+    if pipeline is None:
+        pipeline = getattr(settings, "SOCIAL_AUTH_EVERREAL_PIPELINE", None)
+    messages: list[checks.CheckMessage] = []
+    if pipeline is None or PIPELINE_STEP not in pipeline:
+        messages.append(
+            checks.Warning(
+                f"{PIPELINE_STEP} is not in SOCIAL_AUTH_PIPELINE: EverReal logins "
+                "store no account, companies, scopes or tokens.",
+                hint="Use the pipeline shown in django-everreal's README.",
+                id="everreal.W002",
+            )
+        )
+    if pipeline is not None and ASSOCIATE_BY_EMAIL in pipeline:
+        messages.append(
+            checks.Warning(
+                f"{ASSOCIATE_BY_EMAIL} is in SOCIAL_AUTH_PIPELINE: it links an EverReal "
+                "login to any local user with the same email address.",
+                hint="Remove it; EverReal users are linked by their EverReal id alone.",
+                id="everreal.W003",
+            )
+        )
+    return messages
+
+
+def check_session_cookie() -> list[checks.CheckMessage]:
+    if str(getattr(settings, "SESSION_COOKIE_SAMESITE", "Lax")).lower() != "strict":
+        return []
+    return [
+        checks.Error(
+            "SESSION_COOKIE_SAMESITE = 'Strict' drops the session on the redirect back "
+            "from EverReal, so every login fails with a missing state.",
+            hint="Use 'Lax' (Django's default).",
+            id="everreal.E007",
+        )
+    ]

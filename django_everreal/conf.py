@@ -42,6 +42,47 @@ class Settings:
         return scopes
 
     @property
+    def REDIRECT_URI(self) -> str:
+        """The callback URL registered with EverReal, used verbatim."""
+        return str(getattr(settings, "SOCIAL_AUTH_EVERREAL_REDIRECT_URI", "") or "")
+
+    @property
+    def LOGIN_ERROR_URL(self) -> str:
+        """Where a failed login goes, with a message; empty: an error page instead."""
+        return str(
+            getattr(settings, "SOCIAL_AUTH_LOGIN_ERROR_URL", "")
+            or getattr(settings, "LOGIN_ERROR_URL", "")
+            or ""
+        )
+
+    @property
+    def TOKEN_REQUEST_FORMAT(self) -> str:
+        return str(
+            getattr(settings, "SOCIAL_AUTH_EVERREAL_TOKEN_REQUEST_FORMAT", "json")
+        )
+
+    @property
+    def SUPERUSER_SCOPES(self) -> frozenset[str]:
+        return frozenset(getattr(settings, "EVERREAL_SUPERUSER_SCOPES", ()) or ())
+
+    @property
+    def TOKEN_KEYS(self) -> list[str]:
+        return list(getattr(settings, "EVERREAL_TOKEN_KEYS", ()) or ())
+
+    @property
+    def SECRET_KEYS(self) -> list[str]:
+        """Django's secret key and its fallbacks, current first."""
+        return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
+
+    @property
+    def REFRESH_LEEWAY(self) -> int:
+        return int(getattr(settings, "EVERREAL_REFRESH_LEEWAY", 60))
+
+    @property
+    def TIMEOUT(self) -> float:
+        return float(getattr(settings, "EVERREAL_TIMEOUT", 10))
+
+    @property
     def origin(self) -> str:
         """EverReal's origin, e.g. ``https://acme.everreal.co``.
 

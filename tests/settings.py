@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 
-SECRET_KEY = "django-everreal-tests"  # noqa: S105
+SECRET_KEY = "django-everreal-tests"
 ALLOWED_HOSTS = ["testserver"]
 USE_TZ = True
 ROOT_URLCONF = "tests.urls"
@@ -18,7 +18,9 @@ if os.environ.get("EVERREAL_TEST_DATABASE") == "postgres":
         }
     }
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+    }
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -53,5 +55,27 @@ TEMPLATES = [
 ]
 
 SOCIAL_AUTH_EVERREAL_KEY = "demo-client"
-SOCIAL_AUTH_EVERREAL_SECRET = "demo-secret"  # noqa: S105
+SOCIAL_AUTH_EVERREAL_SECRET = "demo-secret"
 SOCIAL_AUTH_EVERREAL_SUBDOMAIN = "demo"
+SOCIAL_AUTH_EVERREAL_REDIRECT_URI = "http://localhost:8000/auth/complete/everreal/"
+
+AUTHENTICATION_BACKENDS = [
+    "django_everreal.backends.EverRealOAuth2",
+    "django_everreal.auth.ScopeBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+LOGIN_URL = "/login/"
+
+SOCIAL_AUTH_PIPELINE = [
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+    "django_everreal.pipeline.sync_account",
+]

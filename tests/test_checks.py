@@ -34,13 +34,16 @@ def test_missing_subdomain():
     assert ids() == ["everreal.E002"]
 
 
-@override_settings(SOCIAL_AUTH_EVERREAL_SUBDOMAIN="", SOCIAL_AUTH_EVERREAL_BASE_URL="ftp://x")
+@override_settings(
+    SOCIAL_AUTH_EVERREAL_SUBDOMAIN="", SOCIAL_AUTH_EVERREAL_BASE_URL="ftp://x"
+)
 def test_invalid_base_url():
     assert ids() == ["everreal.E003"]
 
 
 @override_settings(
-    SOCIAL_AUTH_EVERREAL_SUBDOMAIN="", SOCIAL_AUTH_EVERREAL_BASE_URL="http://127.0.0.1:8001/"
+    SOCIAL_AUTH_EVERREAL_SUBDOMAIN="",
+    SOCIAL_AUTH_EVERREAL_BASE_URL="http://127.0.0.1:8001/",
 )
 def test_base_url_replaces_subdomain():
     assert ids() == []
@@ -50,3 +53,61 @@ def test_base_url_replaces_subdomain():
 def test_checks_are_registered():
     with pytest.raises(SystemCheckError, match=r"everreal\.E001"):
         call_command("check")
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "",
+        "/auth/complete/everreal/",
+        "localhost:8000/cb",
+        "ftp://x/cb",
+        "https://x/cb#f",
+    ],
+)
+def test_redirect_uri_must_be_absolute(uri):
+    with override_settings(SOCIAL_AUTH_EVERREAL_REDIRECT_URI=uri):
+        assert ids() == ["everreal.E004"]
+
+
+@override_settings(SOCIAL_AUTH_EVERREAL_TOKEN_REQUEST_FORMAT="xml")
+def test_token_request_format():
+    assert ids() == ["everreal.E005"]
+
+
+@override_settings(
+    AUTHENTICATION_BACKENDS=["django.contrib.auth.backends.ModelBackend"]
+)
+def test_backends_missing():
+    assert ids() == ["everreal.E006", "everreal.W001"]
+
+
+def test_pipeline_step_missing(settings):
+    settings.SOCIAL_AUTH_PIPELINE = [
+        step for step in settings.SOCIAL_AUTH_PIPELINE if "django_everreal" not in step
+    ]
+    assert ids() == ["everreal.W002"]
+
+
+def test_default_pipeline_lacks_the_step(settings):
+    del settings.SOCIAL_AUTH_PIPELINE
+    assert ids() == ["everreal.W002"]
+
+
+def test_associate_by_email_warns(settings):
+    settings.SOCIAL_AUTH_PIPELINE = [
+        *settings.SOCIAL_AUTH_PIPELINE,
+        "social_core.pipeline.social_auth.associate_by_email",
+    ]
+    assert ids() == ["everreal.W003"]
+
+
+@pytest.mark.parametrize("value", ["Strict", "strict"])
+def test_samesite_strict(value):
+    with override_settings(SESSION_COOKIE_SAMESITE=value):
+        assert ids() == ["everreal.E007"]
+
+
+@override_settings(SESSION_COOKIE_SAMESITE="Lax")
+def test_samesite_lax_is_fine():
+    assert ids() == []

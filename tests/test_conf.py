@@ -20,9 +20,11 @@ def test_origin_is_read_at_use():
     "subdomain", ["", "-acme", "acme-", "ac.me", "acme/x", "a" * 64, "ac me", "évier"]
 )
 def test_subdomain_must_be_a_dns_label(subdomain):
-    with override_settings(SOCIAL_AUTH_EVERREAL_SUBDOMAIN=subdomain):
-        with pytest.raises(ImproperlyConfigured, match="SOCIAL_AUTH_EVERREAL_SUBDOMAIN"):
-            conf.origin
+    with (
+        override_settings(SOCIAL_AUTH_EVERREAL_SUBDOMAIN=subdomain),
+        pytest.raises(ImproperlyConfigured, match="SOCIAL_AUTH_EVERREAL_SUBDOMAIN"),
+    ):
+        conf.origin
 
 
 @override_settings(SOCIAL_AUTH_EVERREAL_BASE_URL="http://127.0.0.1:8001/")
@@ -32,12 +34,20 @@ def test_base_url_wins():
 
 @pytest.mark.parametrize(
     "url",
-    ["127.0.0.1:8001", "ftp://host", "https://host/path", "https://host?x=1", "https://u:p@host"],
+    [
+        "127.0.0.1:8001",
+        "ftp://host",
+        "https://host/path",
+        "https://host?x=1",
+        "https://u:p@host",
+    ],
 )
 def test_base_url_must_be_an_origin(url):
-    with override_settings(SOCIAL_AUTH_EVERREAL_BASE_URL=url):
-        with pytest.raises(ImproperlyConfigured, match="SOCIAL_AUTH_EVERREAL_BASE_URL"):
-            conf.origin
+    with (
+        override_settings(SOCIAL_AUTH_EVERREAL_BASE_URL=url),
+        pytest.raises(ImproperlyConfigured, match="SOCIAL_AUTH_EVERREAL_BASE_URL"),
+    ):
+        conf.origin
 
 
 def test_default_scope():
@@ -51,4 +61,9 @@ def test_extra_scopes_are_added_once():
 
 @override_settings(SOCIAL_AUTH_EVERREAL_SCOPE="company_user message_templates_all")
 def test_scope_as_string():
-    assert conf.SCOPE == ["offline_access", "*", "company_user", "message_templates_all"]
+    assert conf.SCOPE == [
+        "offline_access",
+        "*",
+        "company_user",
+        "message_templates_all",
+    ]

@@ -6,5 +6,5 @@ from django.urls import path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("social_django.urls", namespace="social")),
+    path("auth/", include("django_everreal.urls")),
 ]

@@ -1,0 +1,165 @@
+"""EverReal scopes as Django permissions: ``user.has_perm("everreal.<scope>")``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+
+from django_everreal.conf import conf
+from django_everreal.models import Account
+
+APP_LABEL = "everreal"
+PERMISSION_PREFIX = f"{APP_LABEL}."
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+@dataclass(frozen=True)
+class GrantedScopes:
+    """What a user may do, worked out once per user object."""
+
+    scopes: frozenset[str] = frozenset()
+    everything: bool = False
+
+    @property
+    def permissions(self) -> set[str]:
+        return {PERMISSION_PREFIX + scope for scope in self.scopes}
+
+    def allows(self, scope: str) -> bool:
+        return self.everything or scope in self.scopes
+
+
+NOTHING = GrantedScopes()
+
+
+def scope_permissions(scopes: Iterable[str] | str, *, owner: str) -> list[str]:
+    """``["everreal.<scope>", ...]`` for *scopes*; *owner* names the guard in errors.
+
+    A bare string counts as one scope, not as a sequence of letters. Guarding
+    nothing is a mistake, not an open door, so it raises.
+    """
+    names: list[object] = [scopes] if isinstance(scopes, str) else list(scopes)
+    if not names:
+        raise ImproperlyConfigured(
+            f"{owner} needs at least one EverReal scope to require."
+        )
+    permissions = []
+    for name in names:
+        if not isinstance(name, str) or not name or name.startswith(PERMISSION_PREFIX):
+            raise ImproperlyConfigured(
+                f"{owner} takes EverReal scope names such as 'company_user', "
+                f"without the {PERMISSION_PREFIX!r} prefix; got {name!r}."
+            )
+        permissions.append(PERMISSION_PREFIX + name)
+    return permissions
+
+
+@cache
+def model_permission_codenames() -> frozenset[str]:
+    """``add_account``, ``view_company`` and the like: never granted by a scope.
+
+    Who administers the EverReal tables in Django is Django's decision, so
+    neither a scope nor a superuser scope grants these.
+    """
+    codenames: set[str] = set()
+    for model in apps.get_app_config(APP_LABEL).get_models():
+        opts = model._meta
+        codenames.update(
+            f"{action}_{opts.model_name}" for action in opts.default_permissions
+        )
+        codenames.update(codename for codename, _name in opts.permissions)
+    return frozenset(codenames)
+
+
+class ScopeBackend(BaseBackend):
+    """Grant ``everreal.<scope>`` for each scope the user's account holds.
+
+    Only active Django users with an active EverReal account hold scopes;
+    ``offline_access`` and ``*`` grant nothing (see
+    ``Account.permission_scopes``), and any scope listed in
+    ``EVERREAL_SUPERUSER_SCOPES`` grants every ``everreal.*`` permission
+    except Django's own model permissions on this app's tables
+    (``everreal.change_account`` and the like), which stay with Django's
+    permission system so that an EverReal role never reaches the admin.
+
+    An account marked ``reauth_required`` keeps its scopes: that flag says the
+    stored refresh token died, not that EverReal withdrew anything, and API
+    calls already fail with ``ReauthenticationRequired`` until the user logs in
+    again. Deactivation in EverReal arrives as ``is_active = False`` on the
+    next sync and does revoke.
+
+    The result is cached on the user object, as ``ModelBackend`` does, so a
+    request costs at most one query however many checks it makes. The backend
+    never authenticates anyone.
+    """
+
+    cache_attribute = "_everreal_scope_cache"
+
+    def authenticate(self, request: HttpRequest | None, **credentials: Any) -> None:
+        return None
+
+    def get_scopes(self, user_obj: AbstractBaseUser) -> frozenset[str]:
+        """The scopes *user_obj* holds; override to source them elsewhere.
+
+        Called only for active, authenticated users, at most once per user
+        object.
+        """
+        account = self._get_account(user_obj)
+        if account is None or not account.is_active:
+            return frozenset()
+        return account.permission_scopes
+
+    def get_granted_scopes(self, user_obj: AnyUser) -> GrantedScopes:
+        if isinstance(user_obj, AnonymousUser) or not user_obj.is_active:
+            return NOTHING
+        cached: GrantedScopes | None = getattr(user_obj, self.cache_attribute, None)
+        if cached is None:
+            scopes = self.get_scopes(user_obj) - model_permission_codenames()
+            cached = GrantedScopes(
+                scopes, everything=bool(scopes & conf.SUPERUSER_SCOPES)
+            )
+            setattr(user_obj, self.cache_attribute, cached)
+        return cached
+
+    def get_user_permissions(self, user_obj: AnyUser, obj: Any = None) -> set[str]:
+        if obj is not None:
+            return set()
+        return self.get_granted_scopes(user_obj).permissions
+
+    def get_all_permissions(self, user_obj: AnyUser, obj: Any = None) -> set[str]:
+        return self.get_user_permissions(user_obj, obj)
+
+    def has_perm(self, user_obj: AnyUser, perm: str, obj: Any = None) -> bool:
+        if obj is not None or not perm.startswith(PERMISSION_PREFIX):
+            return False
+        scope = perm.removeprefix(PERMISSION_PREFIX)
+        if scope in model_permission_codenames():
+            return False
+        return self.get_granted_scopes(user_obj).allows(scope)
+
+    def has_module_perms(self, user_obj: AnyUser, app_label: str) -> bool:
+        if app_label != APP_LABEL:
+            return False
+        granted = self.get_granted_scopes(user_obj)
+        return granted.everything or bool(granted.scopes)
+
+    @staticmethod
+    def _get_account(user_obj: AbstractBaseUser) -> Account | None:
+        """The user's account, reusing one already loaded with the user."""
+        relation = Account._meta.get_field("user").remote_field
+        if relation.is_cached(user_obj):
+            cached = relation.get_cached_value(user_obj)
+            return cached if isinstance(cached, Account) else None
+        try:
+            return Account.objects.only("is_active", "scopes").get(user_id=user_obj.pk)
+        except Account.DoesNotExist:
+            return None

@@ -1,0 +1,155 @@
+"""The python-social-auth backend for EverReal's auth server ("heimdall")."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from social_core.backends.oauth import BaseOAuth2PKCE
+from social_core.exceptions import AuthConfigurationError
+
+from django_everreal import protocol
+from django_everreal.conf import conf
+from django_everreal.exceptions import InvalidUserInfo
+
+AUTHORIZE_PATH = "/accounts/dialog/authorize"
+TOKEN_PATH = "/accounts/oauth/token"  # noqa: S105
+USERINFO_PATH = "/accounts/api/userinfo"
+
+
+class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
+    """Authorization-code flow with PKCE S256 and a single-use ``state``.
+
+    The ``redirect_uri`` is ``SOCIAL_AUTH_EVERREAL_REDIRECT_URI`` verbatim in
+    both the authorize and the token request: EverReal matches it exactly, and
+    building it from the request would trust the ``Host`` header.
+    """
+
+    name = "everreal"
+    title = "EverReal"
+    ID_KEY = "id"
+    REDIRECT_STATE = False
+    STATE_PARAMETER = True
+    ACCESS_TOKEN_METHOD = "POST"  # noqa: S105
+    SCOPE_SEPARATOR = " "
+
+    @property
+    def ACCESS_TOKEN_PAYLOAD(self) -> str:  # type: ignore[override]
+        return conf.TOKEN_REQUEST_FORMAT
+
+    def authorization_url(self) -> str:
+        return conf.origin + AUTHORIZE_PATH
+
+    def access_token_url(self) -> str:
+        return conf.origin + TOKEN_PATH
+
+    def userinfo_url(self) -> str:
+        return conf.origin + USERINFO_PATH
+
+    def get_key_and_secret(self) -> tuple[str, str]:
+        return conf.KEY, conf.SECRET
+
+    def get_scope(self) -> list[str]:
+        return conf.SCOPE
+
+    def get_redirect_uri(self, state: str | None = None) -> str:
+        if not conf.REDIRECT_URI:
+            raise AuthConfigurationError(
+                self,
+                "SOCIAL_AUTH_EVERREAL_REDIRECT_URI is not set.",
+                code="missing_setting",
+                parameter="SOCIAL_AUTH_EVERREAL_REDIRECT_URI",
+            )
+        return conf.REDIRECT_URI
+
+    def auth_complete(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().auth_complete(*args, **kwargs)
+        finally:
+            self.discard_state()
+
+    def discard_state(self) -> None:
+        """Forget the callback's ``state``: it is good for one attempt, failed or not."""
+        state = self.get_request_state()  # type: ignore[no-untyped-call]
+        if not isinstance(state, str) or not state:
+            return
+        self.strategy.session_pop(self.transaction_key(state))
+        index = self.strategy.session_get(self._transaction_index_key())
+        if isinstance(index, dict) and state in index:
+            rest = {key: value for key, value in index.items() if key != state}
+            self.strategy.session_set(self._transaction_index_key(), rest)
+
+    def user_data(self, access_token: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        headers = {
+            "Authorization": f"Bearer {access_token}",
+            "Accept": "application/json",
+        }
+        headers.update(protocol.language_cookie())
+        payload = self.get_json(self.userinfo_url(), headers=headers)
+        validate_userinfo(payload, backend=self)
+        return payload
+
+    def get_user_id(self, details: dict[str, Any], response: dict[str, Any]) -> str:
+        return str(response["id"])
+
+    def get_user_details(self, response: dict[str, Any]) -> dict[str, Any]:
+        email = text(response.get("email"))
+        first_name = text(response.get("firstName"))
+        last_name = text(response.get("lastName"))
+        return {
+            "username": email or f"everreal-{response.get('id')}",
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "fullname": f"{first_name} {last_name}".strip(),
+        }
+
+    def auth_allowed(self, response: dict[str, Any], details: dict[str, Any]) -> bool:
+        """EverReal users it reports inactive do not log in."""
+        if response.get("isActive") is False:
+            return False
+        return bool(super().auth_allowed(response, details))
+
+    def extra_data(
+        self,
+        user: Any,
+        uid: str,
+        response: dict[str, Any],
+        details: dict[str, Any],
+        pipeline_kwargs: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Only non-secret facts: the tokens live encrypted on the ``Account``."""
+        expires_in = protocol.parse_expires_in(response.get("expires_in"))
+        token_info = response.get("tokenInfo")
+        scope = token_info.get("scope") if isinstance(token_info, dict) else None
+        return {
+            "auth_time": int(time.time()),
+            "expires_at": int(time.time()) + expires_in
+            if expires_in is not None
+            else None,
+            "token_type": response.get("token_type"),
+            "scope": [s for s in scope if isinstance(s, str)]
+            if isinstance(scope, list)
+            else [],
+        }
+
+
+def text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def validate_userinfo(payload: object, backend: Any = None) -> None:
+    """Refuse anything but an object with an ``id``, before it reaches the pipeline."""
+    everreal_id = payload.get("id") if isinstance(payload, dict) else None
+    if isinstance(everreal_id, bool) or not isinstance(everreal_id, (str, int)):
+        raise InvalidUserInfo(
+            backend,
+            "EverReal's userinfo response is not an object with an 'id'.",
+            stage="user_info",
+        )
+    if not str(everreal_id).strip() or len(str(everreal_id)) > 64:
+        raise InvalidUserInfo(
+            backend,
+            "EverReal's userinfo response has an invalid 'id'.",
+            stage="user_info",
+        )

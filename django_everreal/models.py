@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from django_everreal import crypto
+from django_everreal.conf import conf
+
+
+class Partner(models.Model):
+    """An EverReal customer, with its own subdomain."""
+
+    id = models.CharField(_("EverReal id"), max_length=64, primary_key=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    subdomain = models.CharField(_("subdomain"), max_length=63, blank=True)
+
+    class Meta:
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.id
+
+
+class Company(models.Model):
+    id = models.CharField(_("EverReal id"), max_length=64, primary_key=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    partner = models.ForeignKey(
+        Partner,
+        verbose_name=_("partner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="companies",
+    )
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.id
+
+
+class TokenFields(models.Model):
+    """Encrypted OAuth tokens and their expiry.
+
+    The ciphertext fields are never shown; read the tokens through
+    ``access_token`` and ``refresh_token``, which decrypt on use.
+    """
+
+    encrypted_access_token = models.TextField(editable=False, blank=True, default="")
+    encrypted_refresh_token = models.TextField(editable=False, blank=True, default="")
+    access_token_expires_at = models.DateTimeField(
+        _("access token valid until"), null=True, blank=True, editable=False
+    )
+    tokens_refreshed_at = models.DateTimeField(
+        _("tokens last refreshed"), null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def access_token(self) -> str:
+        return crypto.decrypt(self.encrypted_access_token)
+
+    @property
+    def refresh_token(self) -> str:
+        return crypto.decrypt(self.encrypted_refresh_token)
+
+    @property
+    def has_refresh_token(self) -> bool:
+        return bool(self.encrypted_refresh_token)
+
+    def set_tokens(
+        self, access_token: str, refresh_token: str | None, expires_in: int | None
+    ) -> None:
+        """Store a token response; keep the old refresh token when none came back."""
+        now = timezone.now()
+        self.encrypted_access_token = crypto.encrypt(access_token)
+        if refresh_token:
+            self.encrypted_refresh_token = crypto.encrypt(refresh_token)
+        self.access_token_expires_at = (
+            now + timedelta(seconds=expires_in) if expires_in is not None else None
+        )
+        self.tokens_refreshed_at = now
+
+    def access_token_due(self, now: datetime | None = None) -> bool:
+        """True when the access token is missing or expires within the leeway."""
+        if not self.encrypted_access_token or self.access_token_expires_at is None:
+            return True
+        now = now or timezone.now()
+        return self.access_token_expires_at <= now + timedelta(
+            seconds=conf.REFRESH_LEEWAY
+        )
+
+
+class Account(TokenFields):
+    """The EverReal side of a linked Django user, as of the last sync."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="everreal_account",
+    )
+    everreal_id = models.CharField(_("EverReal id"), max_length=64, unique=True)
+    email = models.EmailField(_("email"), blank=True)
+    current_company = models.ForeignKey(
+        Company,
+        verbose_name=_("current company"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    companies = models.ManyToManyField(
+        Company,
+        verbose_name=_("companies"),
+        through="Membership",
+        related_name="accounts",
+        blank=True,
+    )
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    is_tenant = models.BooleanField(_("tenant"), default=False)
+    is_active = models.BooleanField(_("active in EverReal"), default=True)
+    language = models.CharField(_("language"), max_length=35, blank=True)
+    profile_photo = models.URLField(_("profile photo"), max_length=2000, blank=True)
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    reauth_required = models.BooleanField(_("re-login needed"), default=False)
+
+    class Meta:
+        verbose_name = _("EverReal account")
+        verbose_name_plural = _("EverReal accounts")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email or self.everreal_id
+
+    def __repr__(self) -> str:
+        return f"<Account {self.pk}: {self.everreal_id}>"
+
+    @property
+    def permission_scopes(self) -> frozenset[str]:
+        """Scopes that stand for permissions: not ``offline_access`` nor ``*``."""
+        return frozenset(s for s in self.scopes or () if isinstance(s, str)) - {
+            "offline_access",
+            "*",
+        }
+
+
+class Membership(models.Model):
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    company = models.ForeignKey(
+        Company,
+        verbose_name=_("company"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    is_default = models.BooleanField(_("default company"), default=False)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "company"], name="everreal_membership_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} @ {self.company}"

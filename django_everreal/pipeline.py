@@ -1,0 +1,22 @@
+"""The python-social-auth pipeline step that keeps EverReal's data in Django models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_everreal import sync
+from django_everreal.backends import EverRealOAuth2
+
+
+def sync_account(
+    backend: Any, user: Any = None, response: Any = None, *args: Any, **kwargs: Any
+) -> dict[str, Any] | None:
+    """Upsert Partner, Company, Membership and Account, and store the tokens encrypted.
+
+    Put it after ``social_core.pipeline.user.user_details``. Other backends
+    pass through untouched.
+    """
+    if not isinstance(backend, EverRealOAuth2) or user is None:
+        return None
+    account = sync.sync_account(user, response, tokens=response)
+    return {"everreal_account": account}

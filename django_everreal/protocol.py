@@ -1,0 +1,48 @@
+"""EverReal's wire format: the small rules every caller of EverReal shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import translation
+
+# EverReal reads full locales; Django's bare language codes get their usual region.
+DEFAULT_REGIONS = {
+    "de": "de-DE",
+    "en": "en-US",
+    "fr": "fr-FR",
+    "it": "it-IT",
+    "es": "es-ES",
+}
+
+
+def everreal_language(language: str | None = None) -> str:
+    """The active Django language as EverReal's locale, e.g. ``de`` -> ``de-DE``."""
+    code = (language or translation.get_language() or "en").replace("_", "-")
+    base, _, region = code.partition("-")
+    if region:
+        return f"{base.lower()}-{region.upper()}"
+    return DEFAULT_REGIONS.get(base.lower(), base.lower())
+
+
+def language_cookie(language: str | None = None) -> dict[str, str]:
+    """EverReal takes the language from a cookie, as its docs send it."""
+    return {"Cookie": f"accept-language={everreal_language(language)}"}
+
+
+def parse_expires_in(value: Any) -> int | None:
+    """``expires_in`` as seconds; EverReal sends a number or a numeric string."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        seconds = int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return max(seconds, 0)
+
+
+def token_request_kwargs(payload: dict[str, str], body_format: str) -> dict[str, Any]:
+    """``requests`` keyword arguments sending *payload* as JSON or as a form."""
+    if body_format == "form":
+        return {"data": payload, "headers": {"Accept": "application/json"}}
+    return {"json": payload, "headers": {"Accept": "application/json"}}

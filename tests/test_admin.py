@@ -1,0 +1,263 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from django_everreal.admin import AccountInline
+from django_everreal.admin import add_account_inline
+from django_everreal.models import Account
+from django_everreal.models import Company
+from django_everreal.models import Partner
+from tests.everreal_accounts import make_account
+from tests.everreal_accounts import make_company
+from tests.everreal_accounts import make_partner
+from tests.everreal_accounts import make_user
+
+pytestmark = pytest.mark.django_db
+
+PLAIN_TOKENS = ("plain-access-SECRET", "plain-refresh-SECRET")
+FERNET_PREFIX = "gAAAAA"
+
+
+@pytest.fixture
+def acme() -> Partner:
+    return make_partner("acme")
+
+
+@pytest.fixture
+def account(acme: Partner) -> Account:
+    """Anna: valid tokens, two companies, the first one current."""
+    user = make_user(first_name="Anna", last_name="Schmidt", email="anna@example.com")
+    account = make_account(
+        user,
+        scopes=["offline_access", "company_portfolio_all", "company_user"],
+        companies=[make_company("Nordhaus", acme), make_company("Suedhaus", acme)],
+        everreal_id="76dccab0-anna",
+        synced_at=timezone.now(),
+    )
+    account.set_tokens(*PLAIN_TOKENS, 3600)
+    account.save()
+    return account
+
+
+def changelist(client: Client, **params: str) -> list[Account]:
+    response = client.get(reverse("admin:everreal_account_changelist"), params)
+    assert response.status_code == 200
+    return list(response.context["cl"].result_list)
+
+
+def token_cell(state: str) -> str:
+    return f'<td class="field-token_state">{state}'
+
+
+def test_changelist_shows_linked_users(admin_client, account):
+    response = admin_client.get(reverse("admin:everreal_account_changelist"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in ("anna@example.com", "Anna Schmidt", "Nordhaus", "acme"):
+        assert text in html
+    assert '<td class="field-company_count">2</td>' in html
+    assert "company_portfolio_all, company_user, offline_access" in html
+    assert token_cell("valid until") in html
+
+
+def test_token_state_shows_the_three_states(admin_client, account):
+    due = make_account(scopes=["company_user"])
+    due.set_tokens("a", "r", 10)
+    due.save()
+    dead = make_account(scopes=["company_user"], reauth_required=True)
+    dead.set_tokens("a", "r", 3600)
+    dead.save()
+    make_account(scopes=["company_user"])  # never logged in: no tokens at all
+
+    html = admin_client.get(
+        reverse("admin:everreal_account_changelist")
+    ).content.decode()
+
+    assert html.count(token_cell("valid until")) == 1
+    assert html.count(token_cell("refresh due")) == 1
+    assert html.count(token_cell("re-login needed")) == 2
+
+
+def test_changelist_queries_do_not_grow_with_rows(admin_client, account, acme):
+    url = reverse("admin:everreal_account_changelist")
+    with CaptureQueriesContext(connection) as one_row:
+        assert admin_client.get(url).status_code == 200
+
+    companies = [
+        make_company(f"c{n}", acme if n % 2 else make_partner(f"p{n}"))
+        for n in range(5)
+    ]
+    for n in range(19):
+        extra = make_account(scopes=["company_user"], companies=companies[n % 5 :][:2])
+        extra.set_tokens("a", "r", 3600 if n % 2 else 10)
+        extra.save()
+    with CaptureQueriesContext(connection) as twenty_rows:
+        response = admin_client.get(url)
+    assert len(response.context["cl"].result_list) == 20
+    assert len(twenty_rows) == len(one_row)
+
+
+def test_filters(admin_client, account, acme):
+    other_partner = make_partner("other")
+    tenant = make_account(
+        scopes=[], is_tenant=True, companies=[make_company("Elsewhere", other_partner)]
+    )
+    inactive = make_account(scopes=[], is_active=False, reauth_required=True)
+    nordhaus = Company.objects.get(name="Nordhaus")
+
+    assert changelist(admin_client, companies__id__exact=nordhaus.pk) == [account]
+    assert changelist(admin_client, current_company__partner__id__exact=acme.pk) == [
+        account
+    ]
+    assert changelist(
+        admin_client, current_company__partner__id__exact=other_partner.pk
+    ) == [tenant]
+    assert changelist(admin_client, is_tenant__exact="1") == [tenant]
+    assert changelist(admin_client, is_active__exact="0") == [inactive]
+    assert changelist(admin_client, reauth_required__exact="1") == [inactive]
+
+
+def test_search(admin_client, account):
+    other = make_account(
+        scopes=[], everreal_id="er-other", companies=[make_company("Westhaus")]
+    )
+
+    assert changelist(admin_client, q="anna@example") == [account]
+    assert changelist(admin_client, q="76dccab0-anna") == [account]
+    assert changelist(admin_client, q="er-other") == [other]
+    assert changelist(admin_client, q="Suedhaus") == [account]
+    assert changelist(admin_client, q="haus") == [account, other]
+
+
+def test_search_by_company_keeps_the_full_company_count(admin_client, account):
+    response = admin_client.get(
+        reverse("admin:everreal_account_changelist"), {"q": "Suedhaus"}
+    )
+    assert '<td class="field-company_count">2</td>' in response.content.decode()
+
+
+def test_account_change_page_is_read_only(admin_client, account):
+    url = reverse("admin:everreal_account_change", args=[account.pk])
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "76dccab0-anna" in html
+    assert "Suedhaus" in html
+    assert "company_portfolio_all" in html
+    assert response.context["adminform"].form.fields == {}
+
+    admin_client.post(url, {"everreal_id": "changed", "email": "x@example.com"})
+    account.refresh_from_db()
+    assert (account.everreal_id, account.email) == ("76dccab0-anna", "anna@example.com")
+
+
+def test_accounts_and_companies_cannot_be_added(admin_client):
+    for name in ("account", "company", "partner"):
+        assert (
+            admin_client.get(reverse(f"admin:everreal_{name}_add")).status_code == 403
+        )
+
+
+def test_company_page_lists_members(admin_client, account):
+    nordhaus = Company.objects.get(name="Nordhaus")
+    response = admin_client.get(
+        reverse("admin:everreal_company_change", args=[nordhaus.pk])
+    )
+    assert response.status_code == 200
+    assert "anna@example.com" in response.content.decode()
+
+    listing = admin_client.get(reverse("admin:everreal_company_changelist"))
+    assert listing.status_code == 200
+    assert '<td class="field-member_count">1</td>' in listing.content.decode()
+
+
+def test_partner_pages(admin_client, account, acme):
+    response = admin_client.get(
+        reverse("admin:everreal_partner_change", args=[acme.pk])
+    )
+    assert response.status_code == 200
+    assert "Suedhaus" in response.content.decode()
+
+    listing = admin_client.get(reverse("admin:everreal_partner_changelist"))
+    assert listing.status_code == 200
+    assert '<td class="field-company_count">2</td>' in listing.content.decode()
+
+
+def test_user_page_shows_the_everreal_account(admin_client, account):
+    response = admin_client.get(
+        reverse("admin:auth_user_change", args=[account.user.pk])
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "EverReal account" in html
+    assert "76dccab0-anna" in html
+    assert reverse("admin:everreal_account_change", args=[account.pk]) in html
+
+
+def test_user_page_without_account_still_renders(admin_client):
+    user = make_user()
+    response = admin_client.get(reverse("admin:auth_user_change", args=[user.pk]))
+    assert response.status_code == 200
+
+
+def test_no_token_appears_on_any_admin_page(admin_client, account):
+    account.refresh_from_db()
+    assert account.access_token == PLAIN_TOKENS[0]
+    secrets = [
+        *PLAIN_TOKENS,
+        account.encrypted_access_token,
+        account.encrypted_refresh_token,
+    ]
+    nordhaus = Company.objects.get(name="Nordhaus")
+    pages = [
+        reverse("admin:everreal_account_changelist"),
+        reverse("admin:everreal_account_change", args=[account.pk]),
+        reverse("admin:everreal_account_history", args=[account.pk]),
+        reverse("admin:everreal_account_delete", args=[account.pk]),
+        reverse("admin:everreal_company_changelist"),
+        reverse("admin:everreal_company_change", args=[nordhaus.pk]),
+        reverse("admin:everreal_partner_change", args=[nordhaus.partner_id]),
+        reverse("admin:auth_user_change", args=[account.user.pk]),
+    ]
+    for page in pages:
+        response = admin_client.get(page)
+        assert response.status_code == 200, page
+        html = response.content.decode()
+        for secret in secrets:
+            assert secret not in html, page
+        assert FERNET_PREFIX not in html, page
+        assert "encrypted_" not in html, page
+
+
+def test_add_account_inline_only_touches_a_registered_user_admin():
+    site = admin.AdminSite(name="bare")
+    add_account_inline(site)
+    assert get_user_model() not in site._registry
+
+    site.register(get_user_model(), UserAdmin)
+    add_account_inline(site)
+    add_account_inline(site)
+    inlines = site._registry[get_user_model()].inlines
+    assert list(inlines).count(AccountInline) == 1
+    assert isinstance(site._registry[get_user_model()], UserAdmin)
+
+
+def test_expired_token_without_refresh_token_needs_login(admin_client):
+    account = make_account(scopes=[])
+    account.set_tokens("a", None, 3600)
+    account.access_token_expires_at = timezone.now() - timedelta(minutes=1)
+    account.save()
+    html = admin_client.get(
+        reverse("admin:everreal_account_changelist")
+    ).content.decode()
+    assert token_cell("re-login needed") in html

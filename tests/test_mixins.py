@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.http.response import HttpResponseBase
+from django.test import Client
+
+from tests.everreal_accounts import make_account
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_scopes")]
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def login_redirect(response: HttpResponseBase) -> tuple[str, str]:
+    """Where a redirect to the login page goes, and the ``next`` it carries."""
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    return location.path, parse_qs(location.query)["next"][0]
+
+
+def log_in(client: Client, *scopes: str) -> None:
+    client.force_login(make_account(scopes=scopes).user, backend=MODEL_BACKEND)
+
+
+@pytest.mark.parametrize("url", ["/portfolio-view/", "/async-portfolio-view/"])
+def test_anonymous_users_go_to_login_with_next(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert login_redirect(response) == ("/login/", url)
+
+
+@pytest.mark.parametrize("url", ["/portfolio-view/", "/async-portfolio-view/"])
+def test_users_lacking_a_scope_get_403(client, url):
+    log_in(client, "company_user")
+    assert client.get(url).status_code == 403
+
+
+def test_every_scope_is_required(client):
+    log_in(client, "company_portfolio_all")
+    assert client.get("/portfolio-view/").status_code == 403
+    log_in(client, "company_portfolio_all", "company_user")
+    response = client.get("/portfolio-view/")
+    assert response.status_code == 200
+    assert response.content == b"portfolio view"
+
+
+def test_async_view_with_the_scope(client):
+    log_in(client, "company_portfolio_all")
+    response = client.get("/async-portfolio-view/")
+    assert response.status_code == 200
+    assert response.content == b"async portfolio view"
+
+
+def test_one_string_is_one_scope(client):
+    log_in(client, "company_portfolio_all")
+    assert client.get("/single-scope-view/").status_code == 200
+
+
+def test_missing_required_scopes_is_a_configuration_error(client):
+    log_in(client, "company_portfolio_all")
+    with pytest.raises(ImproperlyConfigured, match=r"UnguardedView\.required_scopes"):
+        client.get("/unguarded-view/")

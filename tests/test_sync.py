@@ -1,0 +1,340 @@
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
+
+from django_everreal.exceptions import InvalidUserInfo
+from django_everreal.models import Account
+from django_everreal.models import Company
+from django_everreal.models import Membership
+from django_everreal.models import Partner
+from django_everreal.signals import account_synced
+from django_everreal.sync import sync_account
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+@pytest.fixture
+def payload():
+    return json.loads((SAMPLES / "userinfo.json").read_text())
+
+
+@pytest.fixture
+def user():
+    return get_user_model().objects.create_user("someone")
+
+
+def companies(n, default=0):
+    return [
+        {"id": f"company-{i:04d}", "name": f"Company {i}", "isDefault": i == default}
+        for i in range(n)
+    ]
+
+
+def test_docs_sample(user, payload):
+    account = sync_account(user, payload)
+    assert account.everreal_id == "76dccab0-652e-4543-802c-7c701c098ad3"
+    assert account.email == ""
+    assert account.language == "en-US"
+    assert account.is_tenant is False
+    assert account.is_active is True
+    assert account.current_company_id == "76dccab0-652e-4543-802c-7c701c0b3bb3"
+    assert account.current_company.name == "automation-reporting-qa"
+    partner = account.current_company.partner
+    assert (partner.id, partner.name, partner.subdomain) == (
+        "76dccab0-652e-4543-802c-7c701c046579",
+        "test-documentation",
+        "test-documentation",
+    )
+    assert account.scopes == sorted(payload["tokenInfo"]["scope"])
+    assert account.synced_at is not None
+    [membership] = account.memberships.all()
+    assert membership.is_default is True
+
+
+def test_tokens_are_stored_encrypted(user, payload):
+    tokens = json.loads((SAMPLES / "token-response.json").read_text())
+    account = sync_account(user, payload, tokens=tokens)
+    account.refresh_from_db()
+    assert account.access_token == tokens["access_token"]
+    assert account.refresh_token == tokens["refresh_token"]
+    assert tokens["access_token"] not in account.encrypted_access_token
+    assert account.access_token_expires_at is not None
+    assert account.access_token_due() is False
+
+
+def test_names_and_email_go_to_the_user(user, payload):
+    payload.update(firstName="Anna", lastName="Becker", email="anna@example.com")
+    sync_account(user, payload)
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name, user.email) == (
+        "Anna",
+        "Becker",
+        "anna@example.com",
+    )
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "email",
+        "isActive",
+        "firstName",
+        "lastName",
+        "profilePhoto",
+        "profileData",
+        "isTenant",
+        "companies",
+        "currentCompany",
+        "tokenInfo",
+    ],
+)
+def test_any_field_may_be_null_or_missing(user, payload, field):
+    nulled = {**payload, field: None}
+    account = sync_account(user, nulled)
+    assert account.pk
+    missing = {k: v for k, v in payload.items() if k != field}
+    assert sync_account(user, missing).pk == account.pk
+
+
+def test_nulls_inside_nested_objects(user, payload):
+    payload["currentCompany"] = {"id": None, "name": None, "partner": None}
+    payload["companies"] = [
+        None,
+        {"id": None},
+        {"name": "no id"},
+        {"id": "c1", "name": None},
+    ]
+    payload["tokenInfo"] = {"scope": [None, 1, "company_user"]}
+    payload["profileData"] = {"language": None}
+    account = sync_account(user, payload)
+    assert account.current_company is None
+    assert list(account.companies.values_list("id", flat=True)) == ["c1"]
+    assert account.scopes == ["company_user"]
+    assert Partner.objects.count() == 0
+
+
+def test_only_the_id_is_needed(user):
+    account = sync_account(user, {"id": "only-id"})
+    assert (account.everreal_id, account.scopes, account.is_active) == (
+        "only-id",
+        [],
+        True,
+    )
+
+
+def test_inactive_flag_is_kept(user, payload):
+    payload["isActive"] = False
+    assert sync_account(user, payload).is_active is False
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        None,
+        [],
+        "text",
+        42,
+        {},
+        {"id": None},
+        {"id": ""},
+        {"id": True},
+        {"id": "x" * 65},
+    ],
+)
+def test_payload_must_be_an_object_with_an_id(user, bad):
+    with pytest.raises(InvalidUserInfo, match="id"):
+        sync_account(user, bad)
+    assert Account.objects.count() == 0
+
+
+def test_resync_removes_memberships_and_scopes(user, payload):
+    payload["companies"] = companies(3)
+    payload["currentCompany"] = {"id": "company-0001", "name": "Company 1"}
+    account = sync_account(user, payload)
+    assert account.companies.count() == 3
+
+    payload["companies"] = companies(1)
+    payload["currentCompany"] = None
+    payload["tokenInfo"]["scope"] = ["company_user"]
+    account = sync_account(user, payload)
+    assert list(account.companies.values_list("id", flat=True)) == ["company-0000"]
+    assert account.scopes == ["company_user"]
+    assert account.current_company is None
+    # Companies stay: other accounts may still belong to them.
+    assert Company.objects.count() == 3
+
+
+def test_default_flag_follows_everreal(user, payload):
+    payload["companies"] = companies(2, default=0)
+    account = sync_account(user, payload)
+    payload["companies"] = companies(2, default=1)
+    sync_account(user, payload)
+    defaults = dict(
+        account.memberships.filter(company__id__startswith="company-").values_list(
+            "company_id", "is_default"
+        )
+    )
+    assert defaults == {"company-0000": False, "company-0001": True}
+
+
+def test_current_company_not_listed_still_a_membership(user, payload):
+    payload["companies"] = []
+    account = sync_account(user, payload)
+    assert list(account.companies.values_list("id", flat=True)) == [
+        payload["currentCompany"]["id"]
+    ]
+
+
+def test_linked_by_everreal_id_not_email(payload):
+    User = get_user_model()
+    first, second = (
+        User.objects.create_user("first"),
+        User.objects.create_user("second"),
+    )
+    payload["email"] = "same@example.com"
+    sync_account(first, payload)
+    other = {**copy.deepcopy(payload), "id": "another-everreal-user"}
+    sync_account(second, other)
+    assert dict(Account.objects.values_list("everreal_id", "user__username")) == {
+        payload["id"]: "first",
+        "another-everreal-user": "second",
+    }
+
+
+def test_query_count_does_not_grow_with_companies(payload):
+    User = get_user_model()
+
+    def count(n):
+        user = User.objects.create_user(f"user-{n}")
+        body = {
+            **copy.deepcopy(payload),
+            "id": f"everreal-{n}",
+            "companies": companies(n),
+        }
+        with CaptureQueriesContext(connection) as first:
+            sync_account(user, body)
+        body["companies"] = companies(n)[: n // 2 or 1]
+        with CaptureQueriesContext(connection) as again:
+            sync_account(user, body)
+        assert (
+            Membership.objects.filter(account__user=user).count() == (n // 2 or 1) + 1
+        )
+        return len(first), len(again)
+
+    # SQLite takes at most 999 parameters a statement, so it needs a batch
+    # per 333 rows (memberships include the current company); PostgreSQL
+    # upserts 500 companies in one statement.
+    large = 500 if connection.vendor == "postgresql" else 332
+    assert count(1) == count(large)
+
+
+def test_failure_leaves_no_partial_rows(user, payload):
+    def explode(**kwargs):
+        raise RuntimeError("database write failed")
+
+    payload["companies"] = companies(2)
+    post_save.connect(explode, sender=Account)
+    try:
+        with pytest.raises(RuntimeError):
+            sync_account(user, payload)
+    finally:
+        post_save.disconnect(explode, sender=Account)
+    assert (
+        Partner.objects.count(),
+        Company.objects.count(),
+        Account.objects.count(),
+    ) == (0, 0, 0)
+
+
+def test_signal_is_sent(user, payload):
+    received = []
+
+    def receiver(sender, account, payload, created, **kwargs):
+        received.append((account.everreal_id, created))
+
+    account_synced.connect(receiver)
+    try:
+        sync_account(user, payload)
+        sync_account(user, payload)
+    finally:
+        account_synced.disconnect(receiver)
+    assert received == [(payload["id"], True), (payload["id"], False)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_logins_of_one_company(payload):
+    """Two users of one company log in at once: no duplicate, no IntegrityError.
+
+    The first sync holds its transaction open until the second is seen
+    waiting on a row lock, so the two really overlap.
+    """
+    import threading
+
+    from django.db import close_old_connections
+    from django.db import transaction
+
+    User = get_user_model()
+    users = [User.objects.create_user("first"), User.objects.create_user("second")]
+    first_written = threading.Event()
+    errors: list[BaseException] = []
+
+    def body(i):
+        return {
+            **copy.deepcopy(payload),
+            "id": f"everreal-{i}",
+            "companies": companies(3),
+        }
+
+    def second_is_waiting() -> bool:
+        with connection.cursor() as cursor:
+            # pg_locks is live; pg_stat_activity is a snapshot per transaction.
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            return cursor.fetchone()[0] > 0
+
+    def first():
+        try:
+            with transaction.atomic():
+                sync_account(users[0], body(0))
+                first_written.set()
+                for _ in range(1000):
+                    if second_is_waiting():
+                        break
+                    threading.Event().wait(0.01)
+                else:
+                    raise AssertionError("the second login never waited on the first")
+        except BaseException as exc:
+            errors.append(exc)
+            first_written.set()
+        finally:
+            close_old_connections()
+            connection.close()
+
+    def second():
+        try:
+            first_written.wait(10)
+            sync_account(users[1], body(1))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert Company.objects.count() == 4
+    assert Partner.objects.count() == 1
+    assert Membership.objects.count() == 8

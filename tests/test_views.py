@@ -1,0 +1,199 @@
+"""Every way a login can fail ends in a clear page or redirect, with no half-made user."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
+from django.test import override_settings
+from social_core.exceptions import AuthPolicyError
+from social_django.models import UserSocialAuth
+
+from django_everreal.models import Account
+from django_everreal.models import Company
+from django_everreal.signals import account_synced
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def assert_nothing_created(client):
+    assert get_user_model().objects.count() == 0
+    assert UserSocialAuth.objects.count() == 0
+    assert Account.objects.count() == 0
+    assert "_auth_user_id" not in client.session
+
+
+def test_cancel(client, everreal_login, everreal_fake):
+    response = everreal_login.complete(
+        everreal_fake.cancel_redirect(everreal_login.begin())
+    )
+    assert response.status_code == 400
+    assert "You cancelled the EverReal login." in response.content.decode()
+    assert_nothing_created(client)
+
+
+def test_missing_state(client, everreal_login, everreal_fake):
+    location = everreal_fake.authorize_redirect(
+        everreal_login.begin(), "anna@example.com", "demo"
+    )
+    response = everreal_login.complete(location.replace("state=", "x="))
+    assert response.status_code == 400
+    assert "log in again" in response.content.decode()
+    assert_nothing_created(client)
+
+
+def test_tampered_state(client, everreal_login, everreal_fake):
+    location = everreal_fake.authorize_redirect(
+        everreal_login.begin(), "anna@example.com", "demo"
+    )
+    response = everreal_login.complete(location.replace("state=", "state=x"))
+    assert response.status_code == 400
+    assert "expired or was already used" in response.content.decode()
+    assert_nothing_created(client)
+
+
+def test_callback_without_a_session(client, everreal_fake, everreal_login):
+    location = everreal_fake.authorize_redirect(
+        everreal_login.begin(), "anna@example.com", "demo"
+    )
+    client.cookies.clear()
+    assert everreal_login.complete(location).status_code == 400
+    assert_nothing_created(client)
+
+
+def test_heimdall_error_gets_a_readable_message(client, everreal_login, everreal_fake):
+    error = json.loads((SAMPLES / "token-error-403.json").read_text())
+    everreal_fake.fail_next("token", 403, error)
+    response = everreal_login("anna@example.com")
+    assert response.status_code == 400
+    assert "EverReal does not know this user." in response.content.decode()
+    assert_nothing_created(client)
+
+
+def test_unknown_heimdall_error(client, everreal_login, everreal_fake):
+    everreal_fake.fail_next(
+        "token",
+        403,
+        {"error": "invalid_grant", "error_description": "heimdall.something.new"},
+    )
+    response = everreal_login("anna@example.com")
+    assert response.status_code == 400
+    assert (
+        "Please log in again" in response.content.decode()
+        or "failed" in response.content.decode()
+    )
+    assert "heimdall.something.new" not in response.content.decode()
+    assert_nothing_created(client)
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("drop", "cannot be reached"),
+        ("timeout", "did not answer in time"),
+        ("500", "unavailable"),
+        ("bare-401", "misconfigured"),
+    ],
+)
+def test_everreal_unreachable_or_failing(
+    client, everreal_login, everreal_fake, fault, message
+):
+    if fault == "drop":
+        everreal_fake.drop_next("token")
+    elif fault == "timeout":
+        everreal_fake.delay_next("token", 60)
+    elif fault == "500":
+        everreal_fake.fail_next("token", 500, "<html>oops</html>")
+    else:
+        everreal_fake.fail_next("token", 401, "")
+    response = everreal_login("anna@example.com")
+    assert response.status_code in {400, 401}
+    assert message in response.content.decode()
+    assert_nothing_created(client)
+
+
+@pytest.mark.parametrize(
+    "body", ["not json", [], {"token_type": "Bearer"}, {"access_token": ""}]
+)
+def test_malformed_token_response(client, everreal_login, everreal_fake, body):
+    everreal_fake.fail_next("token", 200, body)
+    response = everreal_login("anna@example.com")
+    assert response.status_code == 400
+    assert "does not understand" in response.content.decode()
+    assert_nothing_created(client)
+
+
+@pytest.mark.parametrize(
+    "body", ["not json", [], {"email": "no-id@example.com"}, {"id": None}]
+)
+def test_malformed_userinfo(client, everreal_login, everreal_fake, body):
+    everreal_fake.fail_next("userinfo", 200, body)
+    response = everreal_login("anna@example.com")
+    assert response.status_code == 400
+    assert "does not understand" in response.content.decode()
+    assert_nothing_created(client)
+
+
+def test_userinfo_unavailable(client, everreal_login, everreal_fake):
+    everreal_fake.fail_next("userinfo", 503, {"message": "maintenance"})
+    response = everreal_login("anna@example.com")
+    assert response.status_code == 400
+    assert_nothing_created(client)
+
+
+def test_inactive_user_is_not_logged_in(client, everreal_login, everreal_fake):
+    location = everreal_fake.authorize_redirect(
+        everreal_login.begin(), "anna@example.com", "demo"
+    )
+    everreal_fake.user("anna@example.com").is_active = False
+    response = everreal_login.complete(location)
+    assert response.status_code in {400, 403}
+    assert_nothing_created(client)
+
+
+def test_refusal_after_the_user_was_created_rolls_everything_back(
+    client, everreal_login
+):
+    """A receiver of ``account_synced`` may refuse a login, e.g. to keep tenants out."""
+
+    def refuse_tenants(sender, account, **kwargs):
+        if account.is_tenant:
+            raise AuthPolicyError(None, "tenants use the tenant portal")
+
+    account_synced.connect(refuse_tenants)
+    try:
+        response = everreal_login("tom@example.com")
+    finally:
+        account_synced.disconnect(refuse_tenants)
+    assert response.status_code == 403
+    assert "may not log in" in response.content.decode()
+    assert_nothing_created(client)
+    assert Company.objects.count() == 0
+
+
+@override_settings(SOCIAL_AUTH_LOGIN_ERROR_URL="/login-failed/")
+def test_login_error_url_gets_a_message(client, everreal_login, everreal_fake):
+    response = everreal_login.complete(
+        everreal_fake.cancel_redirect(everreal_login.begin())
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/login-failed/"
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "You cancelled the EverReal login."
+    ]
+
+
+def test_errors_never_show_secrets(client, everreal_login, everreal_fake):
+    location = everreal_fake.authorize_redirect(
+        everreal_login.begin(), "anna@example.com", "demo"
+    )
+    everreal_fake.fail_next("token", 500)
+    response = everreal_login.complete(location)
+    code = location.split("code=")[1].split("&")[0]
+    assert code not in response.content.decode()
+    assert "demo-secret" not in response.content.decode()

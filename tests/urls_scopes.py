@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from tests import views_scopes as views
+
+urlpatterns = [
+    path("portfolio/", views.portfolio),
+    path("contracts/", views.contracts),
+    path("async-portfolio/", views.async_portfolio),
+    path("portfolio-to-login/", views.portfolio_to_login),
+    path("portfolio-view/", views.PortfolioView.as_view()),
+    path("single-scope-view/", views.SingleScopeView.as_view()),
+    path("async-portfolio-view/", views.AsyncPortfolioView.as_view()),
+    path("unguarded-view/", views.UnguardedView.as_view()),
+    path("api/portfolio/", views.PortfolioAPI.as_view()),
+    path("api/basic-portfolio/", views.BasicPortfolioAPI.as_view()),
+    path("api/unguarded/", views.UnguardedAPI.as_view()),
+]

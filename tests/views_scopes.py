@@ -1,0 +1,82 @@
+"""Views guarded by EverReal scopes, for the decorator, mixin and DRF tests."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.http import HttpResponse
+from django.views import View
+from rest_framework.authentication import BasicAuthentication  # type: ignore[import-untyped]
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.request import Request  # type: ignore[import-untyped]
+from rest_framework.response import Response  # type: ignore[import-untyped]
+from rest_framework.views import APIView  # type: ignore[import-untyped]
+
+from django_everreal.decorators import scope_required
+from django_everreal.drf import HasEverRealScopes
+from django_everreal.mixins import ScopeRequiredMixin
+
+
+@scope_required("company_portfolio_all")
+def portfolio(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("portfolio")
+
+
+@scope_required("company_portfolio_all", "company_contracting_edit_contract")
+def contracts(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("contracts")
+
+
+@scope_required("company_portfolio_all")
+async def async_portfolio(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("async portfolio")
+
+
+@scope_required("company_portfolio_all", login_url="/elsewhere/", raise_exception=False)
+def portfolio_to_login(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("portfolio")
+
+
+class PortfolioView(ScopeRequiredMixin, View):
+    required_scopes = ("company_portfolio_all", "company_user")
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse("portfolio view")
+
+
+class SingleScopeView(ScopeRequiredMixin, View):
+    required_scopes = "company_portfolio_all"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse("single scope view")
+
+
+class AsyncPortfolioView(ScopeRequiredMixin, View):
+    required_scopes = ("company_portfolio_all",)
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse("async portfolio view")
+
+
+class UnguardedView(ScopeRequiredMixin, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse("should never render")
+
+
+class PortfolioAPI(APIView):  # type: ignore[misc]
+    """Session authentication first: DRF answers anonymous requests with 403."""
+
+    permission_classes = (HasEverRealScopes,)
+    required_scopes: tuple[str, ...] = ("company_portfolio_all",)
+
+    def get(self, request: Request) -> Response:
+        return Response({"portfolio": True})
+
+
+class BasicPortfolioAPI(PortfolioAPI):
+    """Basic authentication first: DRF challenges anonymous requests with 401."""
+
+    authentication_classes = (BasicAuthentication, SessionAuthentication)
+
+
+class UnguardedAPI(PortfolioAPI):
+    required_scopes = ()
