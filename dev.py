@@ -33,9 +33,12 @@ def ensure_installed(extras: str) -> None:
     digest = hashlib.sha256()
     for name in ("setup.cfg", "pyproject.toml"):
         digest.update((ROOT / name).read_bytes())
-    stamp = VENV / f".installed-{extras or 'base'}"
-    if stamp.exists() and stamp.read_text() == digest.hexdigest():
-        return
+    wanted = set(filter(None, extras.split(",")))
+    for stamp in VENV.glob(".installed-*"):
+        done = set(filter(None, stamp.name.removeprefix(".installed-").split(",")))
+        if wanted <= done and stamp.read_text() == digest.hexdigest():
+            return
+    stamp = VENV / f".installed-{extras}"
     target = f".[{extras}]" if extras else "."
     print(f"Installing {target} into {VENV} ...", flush=True)
     pip = [

@@ -33,6 +33,7 @@ HEIMDALL_MESSAGES: dict[str, Promise] = {
     "heimdall.validation.refresh.token.invalid": _RELOGIN,
     "heimdall.validation.refresh.token.revoked": _RELOGIN,
     "heimdall.validation.refresh.token.expired": _RELOGIN,
+    "heimdall.validation.refresh.token.client.mismatch": _RELOGIN,
     "heimdall.validation.code.client.mismatch": _MISCONFIGURED,
     "heimdall.validation.redirect.uri.mismatch": _MISCONFIGURED,
     "heimdall.validation.code.verifier.unexpected": _MISCONFIGURED,

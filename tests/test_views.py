@@ -197,3 +197,15 @@ def test_errors_never_show_secrets(client, everreal_login, everreal_fake):
     code = location.split("code=")[1].split("&")[0]
     assert code not in response.content.decode()
     assert "demo-secret" not in response.content.decode()
+
+
+def test_every_login_error_of_everreal_has_a_message():
+    from django_everreal.exceptions import heimdall_message
+    from django_everreal.testing import errors
+
+    api_only = {code for code in errors.ALL if ".access.token." in code}
+    assert [
+        code
+        for code in errors.ALL
+        if code not in api_only and not heimdall_message(code)
+    ] == []

@@ -64,8 +64,24 @@ DATABASES = {
 }
 
 AUTHENTICATION_BACKENDS = [
+    "django_everreal.backends.EverRealOAuth2",
+    "django_everreal.auth.ScopeBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+SOCIAL_AUTH_PIPELINE = [
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+    "django_everreal.pipeline.sync_account",
+]
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
@@ -75,7 +91,11 @@ TIME_ZONE = "Europe/Berlin"
 
 STATIC_URL = "static/"
 LOGIN_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 LOGIN_REDIRECT_URL = "/"
+
+SITE_URL = os.environ.get("EXAMPLE_SITE_URL", "http://localhost:8000")
+SOCIAL_AUTH_EVERREAL_REDIRECT_URI = f"{SITE_URL}/auth/complete/everreal/"
 
 if os.environ.get("EVERREAL_SUBDOMAIN"):
     SOCIAL_AUTH_EVERREAL_SUBDOMAIN = os.environ["EVERREAL_SUBDOMAIN"]

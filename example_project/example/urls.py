@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include
 from django.urls import path
 
@@ -8,6 +9,7 @@ from example import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("logout/", LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("auth/", include("social_django.urls", namespace="social")),
+    path("auth/", include("django_everreal.urls")),
 ]
