@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import count
 from typing import Any
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.http.response import HttpResponseBase
+from django.test import Client
 
 from django_everreal.models import Account
 from django_everreal.models import Company
@@ -52,3 +56,18 @@ def make_company(name: str, partner: Partner | None = None) -> Company:
 
 def make_partner(name: str) -> Partner:
     return Partner.objects.create(id=f"partner-{name}", name=name, subdomain=name)
+
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def log_in(client: Client, *scopes: str) -> None:
+    """Log a new user holding *scopes* in to the test client."""
+    client.force_login(make_account(scopes=scopes).user, backend=MODEL_BACKEND)
+
+
+def login_redirect(response: HttpResponseBase) -> tuple[str, str]:
+    """Where a redirect to the login page goes, and the ``next`` it carries."""
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    return location.path, parse_qs(location.query)["next"][0]

@@ -1,29 +1,12 @@
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-from urllib.parse import urlsplit
-
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.http.response import HttpResponseBase
-from django.test import Client
 
-from tests.everreal_accounts import make_account
+from tests.everreal_accounts import log_in
+from tests.everreal_accounts import login_redirect
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_scopes")]
-
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def login_redirect(response: HttpResponseBase) -> tuple[str, str]:
-    """Where a redirect to the login page goes, and the ``next`` it carries."""
-    assert response.status_code == 302
-    location = urlsplit(response["Location"])
-    return location.path, parse_qs(location.query)["next"][0]
-
-
-def log_in(client: Client, *scopes: str) -> None:
-    client.force_login(make_account(scopes=scopes).user, backend=MODEL_BACKEND)
 
 
 @pytest.mark.parametrize("url", ["/portfolio-view/", "/async-portfolio-view/"])
