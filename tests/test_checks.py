@@ -49,6 +49,7 @@ def test_base_url_replaces_subdomain():
     assert ids() == []
 
 
+@pytest.mark.django_db
 @override_settings(SOCIAL_AUTH_EVERREAL_KEY="")
 def test_checks_are_registered():
     with pytest.raises(SystemCheckError, match=r"everreal\.E001"):

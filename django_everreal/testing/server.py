@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
@@ -31,6 +32,12 @@ class _Server(ThreadingHTTPServer):
     fake: FakeEverReal
     stopping: threading.Event
     max_delay: float
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (or a dropped connection fault) is no error of the fake."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
