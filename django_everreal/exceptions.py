@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from social_core.exceptions import AuthResponseError
@@ -9,6 +11,57 @@ from social_core.exceptions import AuthResponseError
 
 class InvalidUserInfo(AuthResponseError):
     """EverReal's userinfo is not an object with an ``id``."""
+
+
+class EverRealError(Exception):
+    """Base of the errors of calls to EverReal's API."""
+
+
+class AccountNotLinked(EverRealError):
+    """The user has no EverReal account: they never logged in with EverReal."""
+
+
+class ReauthenticationRequired(EverRealError):
+    """The refresh token is dead: only a new login (or service login) helps.
+
+    The middleware turns it into a redirect to ``LOGIN_URL`` for pages and a
+    401 JSON answer for API requests.
+    """
+
+    @classmethod
+    def for_holder(cls, holder: object) -> ReauthenticationRequired:
+        name = getattr(holder, "name", None)
+        if name is not None:
+            return cls(
+                f"The EverReal service account {name!r} must log in again: run "
+                f"'manage.py everreal_service_login {name} --username "
+                f"{getattr(holder, 'username', '') or 'USER'}'."
+            )
+        return cls("The EverReal login has expired; the user must log in again.")
+
+
+class EverRealUnavailable(EverRealError):
+    """EverReal cannot answer now (network, timeout, 5xx, 429); try again later.
+
+    Stored tokens are untouched. The middleware answers 503.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class EverRealRateLimited(EverRealUnavailable):
+    """EverReal's rate limit (300 requests a minute per API) is spent for longer than we wait."""
+
+
+class GraphQLError(EverRealError):
+    """EverReal's GraphQL API answered with ``errors``."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        messages = [e.get("message", "") for e in errors if isinstance(e, dict)]
+        super().__init__("; ".join(filter(None, messages)) or "EverReal GraphQL error")
+        self.errors = errors
 
 
 # Known error descriptions of EverReal's auth server, as users should read them.

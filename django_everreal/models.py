@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django_everreal import crypto
+from django_everreal import protocol
 from django_everreal.conf import conf
 
 
@@ -64,6 +65,7 @@ class TokenFields(models.Model):
     tokens_refreshed_at = models.DateTimeField(
         _("tokens last refreshed"), null=True, blank=True, editable=False
     )
+    reauth_required = models.BooleanField(_("re-login needed"), default=False)
 
     class Meta:
         abstract = True
@@ -88,10 +90,13 @@ class TokenFields(models.Model):
         self.encrypted_access_token = crypto.encrypt(access_token)
         if refresh_token:
             self.encrypted_refresh_token = crypto.encrypt(refresh_token)
+        if expires_in is None:
+            expires_in = protocol.seconds_until_expiry(access_token)
         self.access_token_expires_at = (
             now + timedelta(seconds=expires_in) if expires_in is not None else None
         )
         self.tokens_refreshed_at = now
+        self.reauth_required = False
 
     def access_token_due(self, now: datetime | None = None) -> bool:
         """True when the access token is missing or expires within the leeway."""
@@ -135,7 +140,6 @@ class Account(TokenFields):
     language = models.CharField(_("language"), max_length=35, blank=True)
     profile_photo = models.URLField(_("profile photo"), max_length=2000, blank=True)
     synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
-    reauth_required = models.BooleanField(_("re-login needed"), default=False)
 
     class Meta:
         verbose_name = _("EverReal account")
@@ -183,3 +187,28 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} @ {self.company}"
+
+
+class ServiceAccount(TokenFields):
+    """An EverReal user that tasks and commands act as, without a browser.
+
+    Its refresh token comes from one password grant
+    (``manage.py everreal_service_login NAME --username U``); the password
+    itself is never stored.
+    """
+
+    name = models.SlugField(_("name"), max_length=100, unique=True)
+    username = models.CharField(_("EverReal user"), max_length=254)
+    everreal_id = models.CharField(_("EverReal id"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("service account")
+        verbose_name_plural = _("service accounts")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<ServiceAccount {self.name}>"

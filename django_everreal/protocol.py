@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import jwt
 from django.utils import translation
 
 # EverReal reads full locales; Django's bare language codes get their usual region.
@@ -46,3 +48,34 @@ def token_request_kwargs(payload: dict[str, str], body_format: str) -> dict[str,
     if body_format == "form":
         return {"data": payload, "headers": {"Accept": "application/json"}}
     return {"json": payload, "headers": {"Accept": "application/json"}}
+
+
+def seconds_until_expiry(token: str) -> int | None:
+    """The lifetime left in a JWT's ``exp``, for responses without ``expires_in``.
+
+    Only the expiry is read; the signature is EverReal's business (it
+    publishes no keys) and the token is never trusted for anything else.
+    """
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        return None
+    return max(int(exp - time.time()), 0)
+
+
+def retry_after(response: Any) -> float | None:
+    """Seconds EverReal asks to wait: ``Retry-After`` or ``X-RateLimit-Reset``."""
+    for header in ("Retry-After", "X-RateLimit-Reset"):
+        value = response.headers.get(header)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            continue
+        if seconds >= 0:
+            return seconds
+    return None

@@ -2,6 +2,12 @@
 
 ``account_synced(sender=Account, account, payload, created)``
     after an account was updated from EverReal's userinfo (login or re-sync).
+``tokens_refreshed(sender=Account|ServiceAccount, holder)``
+    after a refresh stored new tokens.
+``reauthentication_required(sender=Account|ServiceAccount, holder)``
+    when EverReal refused the refresh token and the holder was marked
+    ``reauth_required``: time to tell the user, or the operator of a service
+    account.
 """
 
 from __future__ import annotations
@@ -9,3 +15,5 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 account_synced = Signal()
+tokens_refreshed = Signal()
+reauthentication_required = Signal()

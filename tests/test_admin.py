@@ -74,8 +74,9 @@ def test_token_state_shows_the_three_states(admin_client, account):
     due = make_account(scopes=["company_user"])
     due.set_tokens("a", "r", 10)
     due.save()
-    dead = make_account(scopes=["company_user"], reauth_required=True)
+    dead = make_account(scopes=["company_user"])
     dead.set_tokens("a", "r", 3600)
+    dead.reauth_required = True  # EverReal refused the refresh token later
     dead.save()
     make_account(scopes=["company_user"])  # never logged in: no tokens at all
 
