@@ -11,7 +11,7 @@ if os.environ.get("EVERREAL_TEST_DATABASE") == "postgres":
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": "everreal",
+            "NAME": os.environ.get("EVERREAL_TEST_DATABASE_NAME", "everreal"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
             "USER": os.environ.get("PGUSER", "postgres"),

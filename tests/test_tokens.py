@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from django_everreal.exceptions import EverRealUnavailable
+from django_everreal.exceptions import ReauthenticationRequired
+from django_everreal.models import Account
+from django_everreal.signals import reauthentication_required
+from django_everreal.signals import tokens_refreshed
+from django_everreal.tokens import TokenStore
+from tests.everreal_accounts import make_account
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def refreshes(fake):
+    return [
+        call
+        for call in fake.calls("token")
+        if call.body.get("grant_type") == "refresh_token"
+    ]
+
+
+def linked_account(fake, *, due=True, email="anna@example.com"):
+    account = make_account(everreal_id=fake.user(email).id, email=email)
+    tokens = fake.issue_tokens(email)
+    account.set_tokens(tokens["access_token"], tokens["refresh_token"], 3600)
+    if due:
+        account.access_token_expires_at = timezone.now() - timedelta(seconds=1)
+    account.save()
+    return account
+
+
+@pytest.mark.django_db
+def test_a_valid_token_is_used_as_it_is(everreal_fake):
+    account = linked_account(everreal_fake, due=False)
+    assert TokenStore(account).access_token() == account.access_token
+    assert everreal_fake.calls("token") == []
+
+
+@pytest.mark.django_db
+def test_a_token_inside_the_leeway_is_refreshed(everreal_fake):
+    account = linked_account(everreal_fake, due=False)
+    account.access_token_expires_at = timezone.now() + timedelta(seconds=30)
+    account.save()
+    old = account.access_token
+    with override_settings(EVERREAL_REFRESH_LEEWAY=10):
+        assert TokenStore(account).access_token() == old
+    assert TokenStore(account).access_token() != old
+    assert len(refreshes(everreal_fake)) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rotate", [True, False])
+def test_refresh_with_and_without_rotation(everreal_fake, rotate):
+    everreal_fake.rotate_refresh_tokens = rotate
+    account = linked_account(everreal_fake)
+    old_refresh = account.refresh_token
+    received = []
+    tokens_refreshed.connect(lambda **kw: received.append(kw["holder"].pk), weak=False)
+    try:
+        token = TokenStore(account).access_token()
+    finally:
+        tokens_refreshed.receivers.clear()
+    stored = Account.objects.get(pk=account.pk)
+    assert everreal_fake.verify(token)["sub"] == account.everreal_id
+    assert stored.access_token == token
+    assert (stored.refresh_token != old_refresh) is rotate
+    assert stored.access_token_due() is False
+    assert received == [account.pk]
+    body = refreshes(everreal_fake)[0].body
+    assert body["refresh_token"] == old_refresh
+    assert body["client_id"] == "demo-client"
+
+
+@pytest.mark.django_db
+def test_the_docs_refresh_response_is_accepted(everreal_fake):
+    """No refresh_token and expires_in as a string: keep the old refresh token."""
+    account = linked_account(everreal_fake)
+    old_refresh = account.refresh_token
+    new_access = everreal_fake.issue_tokens("anna@example.com")["access_token"]
+    everreal_fake.fail_next(
+        "token", 200, {"access_token": new_access, "expires_in": "3600"}
+    )
+    assert TokenStore(account).access_token() == new_access
+    stored = Account.objects.get(pk=account.pk)
+    assert stored.refresh_token == old_refresh
+    remaining = stored.access_token_expires_at - timezone.now()
+    assert timedelta(seconds=3500) < remaining <= timedelta(seconds=3600)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (403, {"error": "invalid_grant", "error_description": "heimdall.x"}),
+        (400, {"error": "invalid_grant"}),
+        (401, ""),
+    ],
+)
+def test_a_dead_refresh_token_needs_a_new_login(everreal_fake, status, body):
+    account = linked_account(everreal_fake)
+    everreal_fake.fail_next("token", status, body)
+    signalled = []
+    reauthentication_required.connect(
+        lambda **kw: signalled.append(kw["holder"]), weak=False
+    )
+    try:
+        with pytest.raises(ReauthenticationRequired):
+            TokenStore(account).access_token()
+    finally:
+        reauthentication_required.receivers.clear()
+    stored = Account.objects.get(pk=account.pk)
+    assert stored.reauth_required is True
+    assert [h.pk for h in signalled] == [account.pk]
+    # Known dead: the next call does not ask EverReal again.
+    with pytest.raises(ReauthenticationRequired):
+        TokenStore(stored).access_token()
+    assert len(everreal_fake.calls("token")) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fault", ["timeout", "reset", "500", "503", "429"])
+def test_transient_failures_keep_the_tokens(everreal_fake, fault):
+    account = linked_account(everreal_fake)
+    before = Account.objects.values().get(pk=account.pk)
+    if fault == "timeout":
+        everreal_fake.delay_next("token", 60)
+    elif fault == "reset":
+        everreal_fake.drop_next("token")
+    elif fault == "429":
+        everreal_fake.fail_next(
+            "token", 429, {"error": "too_many_requests"}, headers=[("Retry-After", "7")]
+        )
+    else:
+        everreal_fake.fail_next("token", int(fault), "<html>unavailable</html>")
+    with pytest.raises(EverRealUnavailable) as caught:
+        TokenStore(account).access_token()
+    assert Account.objects.values().get(pk=account.pk) == before
+    if fault == "429":
+        assert caught.value.retry_after == 7
+    # The next call tries again and succeeds.
+    assert everreal_fake.verify(TokenStore(account).access_token())
+    assert Account.objects.get(pk=account.pk).reauth_required is False
+
+
+@pytest.mark.django_db
+def test_a_rejected_token_is_refreshed_once(everreal_fake):
+    account = linked_account(everreal_fake, due=False)
+    rejected = account.access_token
+    first = TokenStore(account).refresh(rejected=rejected)
+    assert first != rejected
+    # A second caller that saw the same 401 uses the first caller's token.
+    assert (
+        TokenStore(Account.objects.get(pk=account.pk)).refresh(rejected=rejected)
+        == first
+    )
+    assert len(refreshes(everreal_fake)) == 1
+
+
+@pytest.mark.django_db
+def test_no_refresh_token_means_a_new_login(everreal_fake):
+    account = linked_account(everreal_fake)
+    account.encrypted_refresh_token = ""
+    account.save()
+    with pytest.raises(ReauthenticationRequired):
+        TokenStore(account).access_token()
+    assert everreal_fake.calls("token") == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sixteen_threads_refresh_once(everreal_server):
+    fake = everreal_server.fake
+    account = linked_account(fake)
+    # A slow token endpoint keeps the first refresh in flight while the others arrive.
+    fake.delay_next("token", 0.5)
+    barrier = threading.Barrier(16, timeout=30)
+    tokens: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            holder = Account.objects.get(pk=account.pk)
+            barrier.wait()
+            tokens.append(TokenStore(holder).access_token())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with override_settings(SOCIAL_AUTH_EVERREAL_BASE_URL=everreal_server.url):
+        threads = [threading.Thread(target=worker) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    assert len(tokens) == 16
+    assert len(set(tokens)) == 1
+    assert len(refreshes(fake)) == 1
+    assert Account.objects.get(pk=account.pk).access_token == tokens[0]
+
+
+WORKER = """
+import hashlib, sys
+import django
+django.setup()
+from django.conf import settings
+settings.SOCIAL_AUTH_EVERREAL_BASE_URL = sys.argv[1]
+from django_everreal.models import Account
+from django_everreal.tokens import TokenStore
+holder = Account.objects.get(pk=int(sys.argv[2]))
+print("ready", flush=True)
+sys.stdin.readline()
+token = TokenStore(holder).access_token()
+print(hashlib.sha256(token.encode()).hexdigest(), flush=True)
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_four_processes_refresh_once(everreal_server):
+    fake = everreal_server.fake
+    account = linked_account(fake)
+    fake.delay_next("token", 0.5)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "EVERREAL_TEST_DATABASE": "postgres",
+        "EVERREAL_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
+    }
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, everreal_server.url, str(account.pk)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "ready"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        results = [process.communicate(timeout=60)[0].strip() for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert [process.returncode for process in processes] == [0, 0, 0, 0]
+    stored = Account.objects.get(pk=account.pk).access_token
+    assert results == [hashlib.sha256(stored.encode()).hexdigest()] * 4
+    assert len(refreshes(fake)) == 1
