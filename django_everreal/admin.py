@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from django.contrib import admin
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.db.models import QuerySet
@@ -22,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from django_everreal import sync
 from django_everreal.models import Account
 from django_everreal.models import Company
 from django_everreal.models import Membership
@@ -188,8 +190,22 @@ class AccountAdmin(ReadOnlyAdminMixin, AccountModelAdmin):
     exclude = TOKEN_FIELDS
     inlines = (AccountMembershipInline,)
     view_on_site = False
-    #: Bulk actions on accounts, such as a re-sync, go here beside delete.
-    actions = ()
+    actions = ("resync",)
+
+    @admin.action(description=_("Re-sync selected accounts from EverReal"))
+    def resync(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        """The same re-sync as ``manage.py everreal_sync``, for the selected accounts."""
+        tally = sync.ResyncTally()
+        for result in sync.resync_accounts(queryset.select_related("user")):
+            if tally.add(result).outcome == sync.FAILED:
+                self.message_user(
+                    request,
+                    _("%(account)s: re-sync failed: %(reason)s")
+                    % {"account": result.account, "reason": result.detail},
+                    messages.ERROR,
+                )
+        level = messages.SUCCESS if tally.all_synced else messages.WARNING
+        self.message_user(request, tally.summary(), level)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
         return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.views.decorators.debug import sensitive_variables
 from social_core.backends.oauth import BaseOAuth2PKCE
 from social_core.exceptions import AuthConfigurationError
 
@@ -62,6 +63,9 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
             )
         return conf.REDIRECT_URI
 
+    # Every frame below holds the code, the verifier or the tokens; none may
+    # show in an error report.
+    @sensitive_variables()
     def auth_complete(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().auth_complete(*args, **kwargs)
@@ -79,6 +83,7 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
             rest = {key: value for key, value in index.items() if key != state}
             self.strategy.session_set(self._transaction_index_key(), rest)
 
+    @sensitive_variables("access_token", "headers")
     def user_data(self, access_token: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         headers = {
             "Authorization": f"Bearer {access_token}",
@@ -110,6 +115,7 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
             return False
         return bool(super().auth_allowed(response, details))
 
+    @sensitive_variables("response", "pipeline_kwargs")
     def extra_data(
         self,
         user: Any,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -26,6 +27,7 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         *check_authentication_backends(),
         *check_pipeline(),
         *check_session_cookie(),
+        *check_token_keys(),
     ]
 
 
@@ -159,5 +161,43 @@ def check_session_cookie() -> list[checks.CheckMessage]:
             "from EverReal, so every login fails with a missing state.",
             hint="Use 'Lax' (Django's default).",
             id="everreal.E007",
+        )
+    ]
+
+
+def check_token_keys() -> list[checks.CheckMessage]:
+    """Bad encryption keys would only show when the first token is stored or read."""
+    keys = getattr(settings, "EVERREAL_TOKEN_KEYS", None)
+    if not keys:
+        return []
+    hint = (
+        "Make keys with cryptography.fernet.Fernet.generate_key(); put the new "
+        "key first and keep the old ones after it until "
+        "'manage.py everreal_rotate_token_keys' has run."
+    )
+    if isinstance(keys, (str, bytes)) or not isinstance(keys, (list, tuple)):
+        return [
+            checks.Error(
+                "EVERREAL_TOKEN_KEYS must be a list of Fernet keys, "
+                f"not {type(keys).__name__}.",
+                hint=hint,
+                id="everreal.E008",
+            )
+        ]
+    invalid = []
+    for index, key in enumerate(keys):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            invalid.append(str(index))
+    if not invalid:
+        return []
+    # The keys themselves are secrets: name their positions only.
+    return [
+        checks.Error(
+            "EVERREAL_TOKEN_KEYS holds values that are not Fernet keys "
+            f"(at position {', '.join(invalid)}).",
+            hint=hint,
+            id="everreal.E008",
         )
     ]

@@ -83,6 +83,21 @@ class Settings:
         return float(getattr(settings, "EVERREAL_TIMEOUT", 10))
 
     @property
+    def RETRIES(self) -> int:
+        """Extra attempts of an idempotent API call after a network error or 502/503/504."""
+        return max(int(getattr(settings, "EVERREAL_RETRIES", 2)), 0)
+
+    @property
+    def RETRY_BACKOFF(self) -> float:
+        """Seconds before the first retry; each further retry waits twice as long."""
+        return max(float(getattr(settings, "EVERREAL_RETRY_BACKOFF", 0.5)), 0.0)
+
+    @property
+    def MAX_RATE_LIMIT_WAIT(self) -> float:
+        """The longest wait for EverReal's rate limit before giving up with an error."""
+        return max(float(getattr(settings, "EVERREAL_MAX_RATE_LIMIT_WAIT", 10)), 0.0)
+
+    @property
     def origin(self) -> str:
         """EverReal's origin, e.g. ``https://acme.everreal.co``.
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.views.decorators.debug import sensitive_variables
+
 from django_everreal import sync
 from django_everreal.backends import EverRealOAuth2
 
 
+@sensitive_variables("response", "args", "kwargs")
 def sync_account(
     backend: Any, user: Any = None, response: Any = None, *args: Any, **kwargs: Any
 ) -> dict[str, Any] | None:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import requests
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
 from django_everreal.backends import text
 from django_everreal.backends import validate_userinfo
+from django_everreal.exceptions import EverRealError
+from django_everreal.exceptions import InvalidUserInfo
+from django_everreal.exceptions import ReauthenticationRequired
 from django_everreal.models import Account
 from django_everreal.models import Company
 from django_everreal.models import Membership
@@ -21,6 +30,9 @@ ID_MAX_LENGTH = 64
 NAME_MAX_LENGTH = 255
 
 
+# The names cover the frames below too (``set_tokens``, ``crypto.encrypt``):
+# Django applies the nearest decorated caller's names to every frame under it.
+@sensitive_variables("tokens", "access_token", "refresh_token", "value")
 def sync_account(
     user: AbstractBaseUser, payload: Any, tokens: dict[str, Any] | None = None
 ) -> Account:
@@ -40,6 +52,7 @@ def sync_account(
     return account
 
 
+@sensitive_variables("tokens", "access_token", "refresh_token", "value")
 def _apply(
     user: AbstractBaseUser, payload: dict[str, Any], tokens: dict[str, Any] | None
 ) -> tuple[Account, bool]:
@@ -208,3 +221,78 @@ def _scopes(payload: dict[str, Any]) -> list[str]:
     if not isinstance(scope, list):
         return []
     return sorted({s for s in scope if isinstance(s, str) and s})
+
+
+@dataclass(frozen=True)
+class ResyncResult:
+    """How the re-sync of one account went: ``synced``, ``reauth_required`` or ``failed``."""
+
+    account: Account
+    outcome: str
+    detail: str = ""
+
+
+def resync_accounts(accounts: Iterable[Account]) -> Iterator[ResyncResult]:
+    """Re-read each account's userinfo with its stored tokens and sync it as at login.
+
+    One account's failure does not stop the others; the manage command and
+    the admin action both report what this yields.
+    """
+    from django_everreal.client import EverRealClient
+
+    for account in accounts:
+        try:
+            with EverRealClient(account) as client:
+                payload = client.userinfo()
+            sync_account(account.user, payload)
+        except ReauthenticationRequired:
+            yield ResyncResult(account, REAUTH_REQUIRED)
+        except (
+            EverRealError,
+            InvalidUserInfo,
+            requests.RequestException,
+            ValueError,
+        ) as exc:
+            yield ResyncResult(account, FAILED, _failure(exc))
+        else:
+            yield ResyncResult(account, SYNCED)
+
+
+SYNCED = "synced"
+REAUTH_REQUIRED = "reauth_required"
+FAILED = "failed"
+
+
+class ResyncTally:
+    """Counts of a re-sync run, and the sentence that sums them up."""
+
+    def __init__(self) -> None:
+        self.counts = {SYNCED: 0, REAUTH_REQUIRED: 0, FAILED: 0}
+
+    def add(self, result: ResyncResult) -> ResyncResult:
+        self.counts[result.outcome] += 1
+        return result
+
+    @property
+    def all_synced(self) -> bool:
+        return not (self.counts[FAILED] or self.counts[REAUTH_REQUIRED])
+
+    def summary(self) -> str:
+        return gettext(
+            "Synced %(synced)d, re-login needed %(reauth)d, failed %(failed)d."
+        ) % {
+            "synced": self.counts[SYNCED],
+            "reauth": self.counts[REAUTH_REQUIRED],
+            "failed": self.counts[FAILED],
+        }
+
+
+def _failure(exc: Exception) -> str:
+    """A short reason that names no token."""
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"EverReal answered HTTP {exc.response.status_code}"
+    if isinstance(exc, InvalidUserInfo):
+        return "EverReal's userinfo has no id"
+    if isinstance(exc, ValueError) and not isinstance(exc, EverRealError):
+        return "EverReal's userinfo is not JSON"
+    return str(exc) or type(exc).__name__

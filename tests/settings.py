@@ -37,6 +37,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_everreal.middleware.EverRealMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 

@@ -1,0 +1,175 @@
+"""``request.everreal``: the EverReal client of the logged-in user, built on first use."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction
+from asgiref.sync import markcoroutinefunction
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.http import HttpResponse
+from django.http import JsonResponse
+from django.shortcuts import resolve_url
+from django.template.loader import render_to_string
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from django_everreal.client import EverRealClient
+from django_everreal.exceptions import AccountNotLinked
+from django_everreal.exceptions import EverRealUnavailable
+from django_everreal.exceptions import ReauthenticationRequired
+
+REAUTHENTICATION_REQUIRED = _("Your EverReal login has expired. Please log in again.")
+UNAVAILABLE = _("EverReal cannot be reached right now. Please try again in a moment.")
+
+
+class EverRealRequest(HttpRequest):
+    """What the middleware adds to a request, mixed into the request's own class."""
+
+    @cached_property
+    def everreal(self) -> EverRealClient | None:
+        """The client of the logged-in user's EverReal account, or ``None``.
+
+        Looked up on first use, so views that never call EverReal cost no query.
+        In async views use ``await request.aeverreal()``.
+        """
+        try:
+            return EverRealClient.for_user(self.user)
+        except AccountNotLinked:
+            return None
+
+    async def aeverreal(self) -> EverRealClient | None:
+        """``request.everreal`` for async views: the lookup runs in a thread."""
+        if "everreal" in self.__dict__:
+            client: EverRealClient | None = self.__dict__["everreal"]
+            return client
+        return await sync_to_async(lambda: self.everreal)()
+
+
+_request_classes: dict[type[HttpRequest], type[HttpRequest]] = {}
+
+
+def _everreal_request_class(request_class: type[HttpRequest]) -> type[HttpRequest]:
+    """*request_class* with ``everreal``, made once per class."""
+    if issubclass(request_class, EverRealRequest):
+        return request_class
+    found = _request_classes.get(request_class)
+    if found is None:
+        found = _request_classes.setdefault(
+            request_class,
+            type(request_class.__name__, (EverRealRequest, request_class), {}),
+        )
+    return found
+
+
+class EverRealMiddleware:
+    """Sets ``request.everreal`` (lazily) and answers EverReal's failures.
+
+    ``ReauthenticationRequired`` from a view becomes a redirect to
+    ``LOGIN_URL`` (with ``next``) for pages and a 401 JSON answer with the
+    ``login_url`` for API requests; ``EverRealUnavailable`` becomes a 503
+    page (``everreal/unavailable.html``) or a 503 JSON answer, with
+    ``Retry-After`` when EverReal said when.
+
+    Place it after ``django.contrib.auth.middleware.AuthenticationMiddleware``:
+    it needs ``request.user``.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: Callable[[HttpRequest], HttpResponse]
+        | Callable[[HttpRequest], Awaitable[HttpResponse]],
+    ) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        self.prepare(request)
+        try:
+            return self.get_response(request)
+        finally:
+            self.close(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        self.prepare(request)
+        try:
+            response: HttpResponse = await self.get_response(request)  # type: ignore[misc]
+        finally:
+            self.close(request)
+        return response
+
+    @staticmethod
+    def prepare(request: HttpRequest) -> None:
+        if not hasattr(request, "user"):
+            raise ImproperlyConfigured(
+                "EverRealMiddleware needs request.user: put it after "
+                "'django.contrib.auth.middleware.AuthenticationMiddleware' in MIDDLEWARE."
+            )
+        request.__class__ = _everreal_request_class(type(request))
+
+    @staticmethod
+    def close(request: HttpRequest) -> None:
+        """Release the client's connections once the response is made."""
+        client = request.__dict__.get("everreal")
+        if client is not None:
+            client.close()
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        if isinstance(exception, ReauthenticationRequired):
+            if wants_json(request):
+                return JsonResponse(
+                    {
+                        "error": "reauthentication_required",
+                        "message": str(REAUTHENTICATION_REQUIRED),
+                        "login_url": resolve_url(settings.LOGIN_URL),
+                    },
+                    status=401,
+                )
+            return redirect_to_login(request.get_full_path())
+        if isinstance(exception, EverRealUnavailable):
+            response: HttpResponse
+            if wants_json(request):
+                response = JsonResponse(
+                    {"error": "everreal_unavailable", "message": str(UNAVAILABLE)},
+                    status=503,
+                )
+            else:
+                response = HttpResponse(
+                    render_to_string(
+                        "everreal/unavailable.html",
+                        {"message": UNAVAILABLE},
+                        request=request,
+                    ),
+                    status=503,
+                )
+            if exception.retry_after is not None:
+                response["Retry-After"] = str(math.ceil(exception.retry_after))
+            return response
+        return None
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """Whether the request comes from code (XHR, fetch, an API client), not a page."""
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return True
+    content_type = request.content_type or ""
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return True
+    preferred = request.get_preferred_type(["text/html", "application/json"])
+    return preferred == "application/json"

@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.config
+import sys
+from datetime import timedelta
+
+import pytest
+from django.test import RequestFactory
+from django.test import override_settings
+from django.utils import timezone
+from django.views.debug import ExceptionReporter
+from django.views.debug import get_default_exception_reporter_filter
+
+from django_everreal.exceptions import EverRealUnavailable
+from django_everreal.redaction import REDACTED
+from django_everreal.redaction import EverRealExceptionReporter
+from django_everreal.redaction import RedactSecretsFilter
+from django_everreal.redaction import install_log_redaction
+from django_everreal.redaction import redact
+from django_everreal.tokens import TokenStore
+from tests.everreal_accounts import make_account
+
+JWT = (
+    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJzdWIiOiJ1c2VyLTEiLCJqdGkiOiJhYmMifQ"
+    ".c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+)
+SECRET = "opaque-Secret-42"
+
+
+def filtered(msg, *args, exc_info=None):
+    record = logging.LogRecord(
+        "django_everreal", logging.INFO, __file__, 1, msg, args or None, exc_info
+    )
+    assert RedactSecretsFilter().filter(record) is True
+    return record
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"token {JWT}",
+        f"Authorization: Bearer {SECRET}",
+        f"Authorization: Basic {SECRET}",
+        f"Cookie: sessionid={SECRET}; accept-language=de-DE",
+        f"{{'Authorization': 'Bearer {SECRET}', 'Accept': 'application/json'}}",
+        f"{{'HTTP_COOKIE': '{SECRET}'}}",
+        f"GET /auth/complete/everreal/?code={SECRET}&state=s HTTP/1.1",
+        f"grant_type=refresh_token&refresh_token={SECRET}&client_id=demo-client",
+        f"client_id=demo-client&client_secret={SECRET}",
+        f"username=anna%40example.com&password={SECRET}&grant_type=password",
+        f"code_verifier={SECRET}",
+        f'{{"access_token": "{SECRET}", "expires_in": 3600}}',
+        f'{{"refresh_token":"{SECRET}"}}',
+        f"{{'password': '{SECRET}'}}",
+        f"{{'client_secret': \"{SECRET}\"}}",
+        f"password='{SECRET}'",
+    ],
+)
+def test_redacts_each_kind(text):
+    redacted = redact(text)
+    assert SECRET not in redacted
+    assert "c2lnbmF0dXJl" not in redacted
+    assert REDACTED in redacted
+    assert redact(redacted) == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "EverReal login failed: invalid_grant (heimdall.validation.code.invalid)",
+        '"POST /accounts/oauth/token HTTP/1.1" 200 512',
+        "status_code=200 error_code=5",
+        "grant_type=refresh_token",
+        "",
+    ],
+)
+def test_leaves_harmless_text_alone(text):
+    assert redact(text) == text
+
+
+def test_keeps_the_shape_of_what_it_redacts():
+    assert redact(f"/cb/?code={SECRET}&state=xyz") == f"/cb/?code={REDACTED}&state=xyz"
+    assert (
+        redact(f'{{"access_token": "{SECRET}", "token_type": "Bearer"}}')
+        == f'{{"access_token": "{REDACTED}", "token_type": "Bearer"}}'
+    )
+    assert (
+        redact(f"Authorization: Bearer {JWT}\nnext")
+        == f"Authorization: {REDACTED}\nnext"
+    )
+
+
+def test_filter_redacts_formatted_message_and_args():
+    record = filtered("refresh with %s for %s", JWT, "anna@example.com")
+    assert JWT not in record.getMessage()
+    assert "anna@example.com" in record.getMessage()
+    assert all(JWT not in str(arg) for arg in record.args or ())
+
+
+def test_filter_redacts_secrets_that_only_appear_once_formatted():
+    record = filtered("Authorization: Bearer %s", SECRET)
+    assert SECRET not in record.getMessage()
+    assert record.getMessage() == f"Authorization: {REDACTED}"
+
+
+def test_filter_redacts_mapping_args_and_objects():
+    record = filtered("%(body)s", {"body": {"access_token": SECRET}})
+    assert SECRET not in record.getMessage()
+
+
+def test_filter_redacts_tracebacks():
+    try:
+        raise ValueError(f"bad answer {JWT}")
+    except ValueError:
+        record = filtered("failed", exc_info=sys.exc_info())
+    assert JWT not in logging.Formatter().format(record)
+
+
+def test_filter_never_raises_and_is_idempotent():
+    record = filtered("%s %s", "only one")  # a broken format string
+    assert record.msg == "%s %s"
+    once = filtered("%s", f"code={SECRET}")
+    message = once.getMessage()
+    assert RedactSecretsFilter().filter(once) is True
+    assert once.getMessage() == message
+
+
+def test_the_apps_loggers_are_redacted(caplog):
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("django_everreal").warning("token %s", JWT)
+    logging.getLogger("social").debug(
+        "everreal: response %s", {"refresh_token": SECRET}
+    )
+    logging.getLogger("django.server").info(
+        '"%s" %s %s', f"GET /cb/?code={SECRET} HTTP/1.1", 200, 0
+    )
+    assert len(caplog.records) == 3
+    assert JWT not in caplog.text
+    assert SECRET not in caplog.text
+
+
+def test_install_is_idempotent():
+    install_log_redaction()
+    install_log_redaction()
+    for name in ("django_everreal", "social", "django.server"):
+        filters = logging.getLogger(name).filters
+        assert sum(isinstance(f, RedactSecretsFilter) for f in filters) == 1
+
+
+def test_handler_filter_from_logging_settings():
+    """The documented LOGGING entry protects every logger a handler serves."""
+    stream = io.StringIO()
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "filters": {
+                "redact_secrets": {
+                    "()": "django_everreal.redaction.RedactSecretsFilter"
+                }
+            },
+            "handlers": {
+                "test": {
+                    "class": "logging.StreamHandler",
+                    "stream": stream,
+                    "filters": ["redact_secrets"],
+                }
+            },
+            "loggers": {
+                "tests.redaction.elsewhere": {"handlers": ["test"], "propagate": False}
+            },
+        }
+    )
+    logger = logging.getLogger("tests.redaction.elsewhere.child")
+    logger.warning("sent %s", f"Bearer {SECRET}")
+    try:
+        assert "Bearer" in stream.getvalue()
+        assert SECRET not in stream.getvalue()
+    finally:
+        parent = logging.getLogger("tests.redaction.elsewhere")
+        for handler in parent.handlers:
+            parent.removeHandler(handler)
+
+
+# Django's error reports.
+
+
+def reset_default_filter():
+    """Django caches the filter the setting names; override_settings does not reset it."""
+    get_default_exception_reporter_filter.cache_clear()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def reporter_filter():
+    reset_default_filter()
+    with override_settings(
+        DEFAULT_EXCEPTION_REPORTER_FILTER="django_everreal.redaction.EverRealExceptionReporterFilter"
+    ):
+        yield
+    reset_default_filter()
+
+
+@pytest.fixture
+def failed_refresh(db, everreal_fake):
+    """An exception raised inside ``TokenStore.request_refresh``, with tokens in its frames."""
+    tokens = everreal_fake.issue_tokens("anna@example.com")
+    account = make_account()
+    account.set_tokens(tokens["access_token"], tokens["refresh_token"], 3600)
+    account.access_token_expires_at = timezone.now() - timedelta(minutes=1)
+    account.save()
+    everreal_fake.fail_next("token", 502, {"error": "bad_gateway"})
+    return refresh_error(TokenStore(account)), tokens
+
+
+def refresh_error(store):
+    """The traceback starts here: a frame that holds no token itself."""
+    try:
+        store.refresh()
+    except EverRealUnavailable:
+        return sys.exc_info()
+    pytest.fail("The refresh did not fail.")
+
+
+def report(request, exc_info, reporter=ExceptionReporter):
+    instance = reporter(request, *exc_info)
+    return instance.get_traceback_text(), instance.get_traceback_html()
+
+
+def secrets_of(tokens):
+    return [tokens["access_token"], tokens["refresh_token"], "demo-secret"]
+
+
+def test_report_hides_tokens_with_djangos_filter(failed_refresh):
+    """The package's own token-holding functions are marked ``sensitive_variables``."""
+    exc_info, tokens = failed_refresh
+    reset_default_filter()
+    text, html = report(RequestFactory().post("/sync/"), exc_info)
+    assert "request_refresh" in text
+    for secret in secrets_of(tokens):
+        assert secret not in text
+        assert secret not in html
+
+
+@override_settings(DEBUG=True)
+def test_report_hides_tokens_with_everreal_filter_even_in_debug(
+    reporter_filter, failed_refresh
+):
+    exc_info, tokens = failed_refresh
+    text, html = report(RequestFactory().post("/sync/"), exc_info)
+    assert "request_refresh" in text
+    for secret in secrets_of(tokens):
+        assert secret not in text
+        assert secret not in html
+
+
+def test_report_of_the_login_callback(reporter_filter):
+    request = RequestFactory().get(
+        f"/auth/complete/everreal/?code={SECRET}&state=state-{SECRET}&lang=de",
+        HTTP_AUTHORIZATION=f"Bearer {JWT}",
+        HTTP_COOKIE=f"sessionid=session-{SECRET}",
+    )
+
+    def callback(request, token_response):
+        raise RuntimeError("the pipeline broke")
+
+    try:
+        callback(
+            request, json.loads(f'{{"access_token": "{JWT}", "expires_in": 3600}}')
+        )
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    text, html = report(request, exc_info, EverRealExceptionReporter)
+    for output in (text, html):
+        assert SECRET not in output
+        assert JWT not in output
+        assert "lang" in output
+        assert "the pipeline broke" in output
+
+
+@override_settings(
+    SOCIAL_AUTH_EVERREAL_SECRET=SECRET,
+    EVERREAL_TOKEN_KEYS=[SECRET],
+    EVERREAL_EXTRA={"password": SECRET, "nested": {"code": SECRET}},
+)
+def test_report_hides_settings(reporter_filter):
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        text, html = report(None, sys.exc_info())
+    assert "EVERREAL_EXTRA" in text
+    assert SECRET not in text
+    assert SECRET not in html
+
+
+def test_report_hides_post_values(reporter_filter):
+    request = RequestFactory().post(
+        "/login/", {"password": SECRET, "code_verifier": SECRET, "next": "/home/"}
+    )
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        text, _ = report(request, sys.exc_info())
+    assert SECRET not in text
+    assert "/home/" in text
