@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from django.test import Client
+
     from django_everreal.testing.fake import FakeEverReal
+    from django_everreal.testing.login_flow import EverRealLogin
     from django_everreal.testing.server import FakeEverRealServer
 
 
@@ -33,3 +36,17 @@ def everreal_server() -> Iterator[FakeEverRealServer]:
 
     with FakeEverRealServer() as server:
         yield server
+
+
+@pytest.fixture
+def everreal_login(client: Client, everreal_fake: FakeEverReal) -> EverRealLogin:
+    """Log in with EverReal through the in-process fake, with Django's test ``client``.
+
+    ``everreal_login("anna@example.com")`` runs the whole login (your site's
+    login URL, the fake's login form, your callback) and returns the
+    callback's response; ``begin()`` and ``complete(location)`` do one half
+    each, for tests of what can go wrong in between.
+    """
+    from django_everreal.testing.login_flow import EverRealLogin
+
+    return EverRealLogin(client, everreal_fake)
