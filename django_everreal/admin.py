@@ -72,6 +72,7 @@ def token_state(account: Account) -> str:
     if due or expires_at is None:
         return gettext("refresh due")
     valid_until = date_format(timezone.localtime(expires_at), "SHORT_DATETIME_FORMAT")
+    # Translators: the state of an account's access token; time is a date and time.
     return gettext("valid until %(time)s") % {"time": valid_until}
 
 
@@ -200,7 +201,8 @@ class AccountAdmin(ReadOnlyAdminMixin, AccountModelAdmin):
             if tally.add(result).outcome == sync.FAILED:
                 self.message_user(
                     request,
-                    _("%(account)s: re-sync failed: %(reason)s")
+                    # Translators: account is an email address or EverReal id; reason says why.
+                    gettext("%(account)s: re-sync failed: %(reason)s")
                     % {"account": result.account, "reason": result.detail},
                     messages.ERROR,
                 )
@@ -234,6 +236,7 @@ class AccountAdmin(ReadOnlyAdminMixin, AccountModelAdmin):
     def scope_list(self, account: Account) -> str:
         return scope_list(account)
 
+    # Translators: column showing whether the account's tokens are valid.
     @admin.display(description=_("token"), ordering="access_token_expires_at")
     def token_state(self, account: Account) -> str:
         return token_state(account)

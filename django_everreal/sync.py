@@ -279,6 +279,7 @@ class ResyncTally:
 
     def summary(self) -> str:
         return gettext(
+            # Translators: counts of accounts after a re-sync from EverReal.
             "Synced %(synced)d, re-login needed %(reauth)d, failed %(failed)d."
         ) % {
             "synced": self.counts[SYNCED],
@@ -290,9 +291,12 @@ class ResyncTally:
 def _failure(exc: Exception) -> str:
     """A short reason that names no token."""
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return f"EverReal answered HTTP {exc.response.status_code}"
+        # Translators: status is an HTTP status code such as 500.
+        return gettext("EverReal answered HTTP %(status)s") % {
+            "status": exc.response.status_code
+        }
     if isinstance(exc, InvalidUserInfo):
-        return "EverReal's userinfo has no id"
+        return gettext("EverReal's userinfo has no id")
     if isinstance(exc, ValueError) and not isinstance(exc, EverRealError):
-        return "EverReal's userinfo is not JSON"
+        return gettext("EverReal's userinfo is not JSON")
     return str(exc) or type(exc).__name__
