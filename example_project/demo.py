@@ -1,8 +1,9 @@
 """Run the example site: migrate SQLite, start the fake EverReal, serve the site.
 
-Started by ``python3 dev.py demo`` inside the project's virtualenv. With
+Started by ``python3 dev.py demo`` inside the project's virtualenv. Against
+the fake it also creates the admin user ``admin`` / ``admin``. With
 ``EVERREAL_SUBDOMAIN`` set, no fake is started and the site talks to that
-EverReal subdomain.
+EverReal subdomain (create an admin with ``manage.py createsuperuser``).
 """
 
 from __future__ import annotations
@@ -59,14 +60,17 @@ def main() -> int:
         os.environ["EVERREAL_BASE_URL"] = url.rstrip("/")
     try:
         manage("migrate", "--noinput", "--verbosity", "0")
-        site = (
-            f"http://localhost:{args.port}/"
-            if args.host == "127.0.0.1"
-            else f"http://{args.host}:{args.port}/"
-        )
-        print(f"\nThe example site runs at {site}")
+        if fake is not None:
+            manage("demo_admin", "--verbosity", "0")
+        browse_host = "localhost" if args.host == "127.0.0.1" else args.host
+        # The redirect URI registered with EverReal is derived from this URL.
+        site = os.environ.setdefault(
+            "EXAMPLE_SITE_URL", f"http://{browse_host}:{args.port}"
+        ).rstrip("/")
+        print(f"\nThe example site runs at {site}/")
         if fake is not None:
             print("Log in as anna@example.com or tom@example.com, password 'demo'.")
+            print(f"The admin is at {site}/admin/, user 'admin', password 'admin'.")
         print("Stop it with Ctrl+C.\n", flush=True)
         manage("runserver", "--noreload", f"{args.host}:{args.port}")
     except KeyboardInterrupt:

@@ -4,18 +4,37 @@ On its embedded defaults it runs on SQLite against the fake EverReal that
 ``python3 dev.py demo`` starts. With ``EVERREAL_SUBDOMAIN``,
 ``EVERREAL_CLIENT_ID`` and ``EVERREAL_CLIENT_SECRET`` set it talks to the real
 EverReal instead.
+
+Environment variables:
+
+``EXAMPLE_SITE_URL``
+    Where the browser reaches this site (default ``http://localhost:8000``);
+    the redirect URI registered with EverReal is
+    ``{EXAMPLE_SITE_URL}/auth/complete/everreal/``.
+``EXAMPLE_DATABASE``
+    The SQLite file (default ``example_project/db.sqlite3``).
+``EVERREAL_BASE_URL``
+    The fake EverReal's origin (default ``http://127.0.0.1:8001``).
+``DJANGO_DEBUG``, ``DJANGO_SECRET_KEY``
+    As usual; debug is on by default, which also serves the CSS.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-site-not-for-production")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+
+SITE_URL = os.environ.get("EXAMPLE_SITE_URL", "http://localhost:8000").rstrip("/")
+ALLOWED_HOSTS = sorted({"localhost", "127.0.0.1", urlsplit(SITE_URL).hostname or ""})
+
+#: True when the site runs against the fake EverReal (``python3 dev.py demo``).
+EXAMPLE_USES_FAKE_EVERREAL = not os.environ.get("EVERREAL_SUBDOMAIN")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -36,6 +55,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication (it needs request.user) and locale (the active
+    # language goes to EverReal with each API call).
+    "django_everreal.middleware.EverRealMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -48,6 +70,7 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
+                "django.template.context_processors.i18n",
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -81,29 +104,50 @@ SOCIAL_AUTH_PIPELINE = [
     "social_core.pipeline.user.user_details",
     "django_everreal.pipeline.sync_account",
 ]
+# A failed login returns to the home page with a message.
 SOCIAL_AUTH_LOGIN_ERROR_URL = "/"
-
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("de", "Deutsch")]
-USE_I18N = True
-USE_TZ = True
-TIME_ZONE = "Europe/Berlin"
-
-STATIC_URL = "static/"
-LOGIN_URL = "/"
-LOGOUT_REDIRECT_URL = "/"
-LOGIN_REDIRECT_URL = "/"
-
-SITE_URL = os.environ.get("EXAMPLE_SITE_URL", "http://localhost:8000")
 SOCIAL_AUTH_EVERREAL_REDIRECT_URI = f"{SITE_URL}/auth/complete/everreal/"
 
-if os.environ.get("EVERREAL_SUBDOMAIN"):
-    SOCIAL_AUTH_EVERREAL_SUBDOMAIN = os.environ["EVERREAL_SUBDOMAIN"]
-    SOCIAL_AUTH_EVERREAL_KEY = os.environ.get("EVERREAL_CLIENT_ID", "")
-    SOCIAL_AUTH_EVERREAL_SECRET = os.environ.get("EVERREAL_CLIENT_SECRET", "")
-else:
+if EXAMPLE_USES_FAKE_EVERREAL:
     SOCIAL_AUTH_EVERREAL_BASE_URL = os.environ.get(
         "EVERREAL_BASE_URL", "http://127.0.0.1:8001"
     )
     SOCIAL_AUTH_EVERREAL_KEY = "demo-client"
     SOCIAL_AUTH_EVERREAL_SECRET = "demo-secret"  # noqa: S105
+else:
+    SOCIAL_AUTH_EVERREAL_SUBDOMAIN = os.environ["EVERREAL_SUBDOMAIN"]
+    SOCIAL_AUTH_EVERREAL_KEY = os.environ.get("EVERREAL_CLIENT_ID", "")
+    SOCIAL_AUTH_EVERREAL_SECRET = os.environ.get("EVERREAL_CLIENT_SECRET", "")
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "profile"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+# The site's own catalog first, so its wording wins over the apps'.
+LOCALE_PATHS = [BASE_DIR / "example" / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Europe/Berlin"
+
+STATIC_URL = "static/"
+
+# Keep tokens, codes and secrets out of logs and error pages.
+DEFAULT_EXCEPTION_REPORTER_FILTER = (
+    "django_everreal.redaction.EverRealExceptionReporterFilter"
+)
+DEFAULT_EXCEPTION_REPORTER = "django_everreal.redaction.EverRealExceptionReporter"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "redact_secrets": {"()": "django_everreal.redaction.RedactSecretsFilter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+    },
+    "loggers": {
+        "django_everreal": {"handlers": ["console"], "level": "INFO"},
+    },
+}

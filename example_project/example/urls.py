@@ -9,7 +9,13 @@ from example import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("login/", views.login, name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
+    path("profile/", views.profile, name="profile"),
+    path("portfolio/", views.portfolio, name="portfolio"),
+    path("templates/", views.message_templates, name="message_templates"),
+    path("directory/", views.directory, name="directory"),
     path("admin/", admin.site.urls),
+    # EverReal's login: /auth/login/everreal/ and /auth/complete/everreal/.
     path("auth/", include("django_everreal.urls")),
 ]
