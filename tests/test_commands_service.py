@@ -173,3 +173,35 @@ def test_invalid_name(everreal_fake, robot):
     with pytest.raises(CommandError, match="not a valid name"):
         service_login(name="no spaces please")
     assert everreal_fake.calls("token") == []
+
+
+def test_the_service_account_refreshes_and_says_what_to_run_when_dead(
+    everreal_fake, robot
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from django_everreal.client import EverRealClient
+    from django_everreal.exceptions import ReauthenticationRequired
+
+    service_login()
+    ServiceAccount.objects.update(
+        access_token_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    client = EverRealClient.for_service("reports")
+    assert client.userinfo()["email"] == "robot@example.com"
+    grants = [c.body["grant_type"] for c in everreal_fake.calls("token")]
+    assert grants == ["password", "refresh_token"]
+
+    everreal_fake.revoke_refresh_tokens("robot@example.com")
+    ServiceAccount.objects.update(
+        access_token_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    with pytest.raises(ReauthenticationRequired) as caught:
+        EverRealClient.for_service("reports").userinfo()
+    assert (
+        "manage.py everreal_service_login reports --username robot@example.com"
+        in str(caught.value)
+    )
+    assert ServiceAccount.objects.get().reauth_required is True
