@@ -5,13 +5,19 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db import router
+from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 from social_core.backends.oauth import BaseOAuth2PKCE
 from social_core.exceptions import AuthConfigurationError
 
 from django_everreal import protocol
+from django_everreal import sync
 from django_everreal.conf import conf
-from django_everreal.exceptions import InvalidUserInfo
+from django_everreal.models import Account
+from django_everreal.protocol import text
+from django_everreal.protocol import validate_userinfo
 
 AUTHORIZE_PATH = "/accounts/dialog/authorize"
 TOKEN_PATH = "/accounts/oauth/token"  # noqa: S105
@@ -49,6 +55,15 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
 
     def get_key_and_secret(self) -> tuple[str, str]:
         return conf.KEY, conf.SECRET
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        if name == "USER_FIELDS":
+            # A new user gets EverReal's names at once: no second write of the row.
+            names = {field.name for field in get_user_model()._meta.get_fields()}
+            default = ["username", "email"] + [
+                name for name in ("first_name", "last_name") if name in names
+            ]
+        return super().setting(name, default)
 
     def get_scope(self) -> list[str]:
         return conf.SCOPE
@@ -94,6 +109,26 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
         validate_userinfo(payload, backend=self)
         return payload
 
+    def pipeline(
+        self, pipeline: list[str], pipeline_index: int = 0, *args: Any, **kwargs: Any
+    ) -> Any:
+        """Run the pipeline in one transaction, one login of an EverReal user at a time.
+
+        The lock on the EverReal id is taken before ``social_user`` looks the
+        user up, so a double click or two tabs end as one Django user, logged
+        in twice, instead of a ``username_in_use`` error. A failure anywhere
+        in the pipeline leaves no half-made user. EverReal is called before,
+        outside the transaction.
+        """
+        response = kwargs.get("response")
+        with transaction.atomic(using=router.db_for_write(Account)):
+            if isinstance(response, dict) and "id" in response:
+                validate_userinfo(response, backend=self)
+                self.everreal_lock = sync.lock_everreal_user(
+                    str(response["id"]).strip()
+                )
+            return super().pipeline(pipeline, pipeline_index, *args, **kwargs)
+
     def get_user_id(self, details: dict[str, Any], response: dict[str, Any]) -> str:
         return str(response["id"])
 
@@ -138,24 +173,3 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
             if isinstance(scope, list)
             else [],
         }
-
-
-def text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def validate_userinfo(payload: object, backend: Any = None) -> None:
-    """Refuse anything but an object with an ``id``, before it reaches the pipeline."""
-    everreal_id = payload.get("id") if isinstance(payload, dict) else None
-    if isinstance(everreal_id, bool) or not isinstance(everreal_id, (str, int)):
-        raise InvalidUserInfo(
-            backend,
-            "EverReal's userinfo response is not an object with an 'id'.",
-            stage="user_info",
-        )
-    if not str(everreal_id).strip() or len(str(everreal_id)) > 64:
-        raise InvalidUserInfo(
-            backend,
-            "EverReal's userinfo response has an invalid 'id'.",
-            stage="user_info",
-        )

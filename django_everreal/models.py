@@ -50,6 +50,16 @@ class Company(models.Model):
         return self.name or self.id
 
 
+#: What a token response changes: saved together, e.g. ``save(update_fields=...)``.
+TOKEN_FIELD_NAMES = [
+    "encrypted_access_token",
+    "encrypted_refresh_token",
+    "access_token_expires_at",
+    "tokens_refreshed_at",
+    "reauth_required",
+]
+
+
 class TokenFields(models.Model):
     """Encrypted OAuth tokens and their expiry.
 
@@ -140,6 +150,11 @@ class Account(TokenFields):
     language = models.CharField(_("language"), max_length=35, blank=True)
     profile_photo = models.URLField(_("profile photo"), max_length=2000, blank=True)
     synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    #: SHA-256 of the userinfo last applied: an unchanged re-login writes no row
+    #: but the account's.
+    userinfo_digest = models.CharField(
+        _("userinfo digest"), max_length=64, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("EverReal account")
@@ -187,6 +202,25 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} @ {self.company}"
+
+
+class SyncLock(models.Model):
+    """One row per EverReal user, row-locked while a login or re-sync of that user runs.
+
+    It exists before the user's ``Account`` does, so two first logins of one
+    EverReal user (two tabs, a double click) wait for each other instead of
+    both creating a Django user; a row lock works on every database.
+    """
+
+    everreal_id = models.CharField(_("EverReal id"), max_length=64, primary_key=True)
+    locked_at = models.DateTimeField(_("last locked"))
+
+    class Meta:
+        verbose_name = _("sync lock")
+        verbose_name_plural = _("sync locks")
+
+    def __str__(self) -> str:
+        return self.everreal_id
 
 
 class ServiceAccount(TokenFields):

@@ -21,5 +21,11 @@ def sync_account(
     """
     if not isinstance(backend, EverRealOAuth2) or user is None:
         return None
-    account = sync.sync_account(user, response, tokens=response)
+    account = sync.sync_account(
+        user,
+        response,
+        tokens=response,
+        lock=getattr(backend, "everreal_lock", None),
+        new_user=kwargs.get("is_new") is True,
+    )
     return {"everreal_account": account}

@@ -8,6 +8,8 @@ from typing import Any
 import jwt
 from django.utils import translation
 
+from django_everreal.exceptions import InvalidUserInfo
+
 # EverReal reads full locales; Django's bare language codes get their usual region.
 DEFAULT_REGIONS = {
     "de": "de-DE",
@@ -79,3 +81,24 @@ def retry_after(response: Any) -> float | None:
         if seconds >= 0:
             return seconds
     return None
+
+
+def text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def validate_userinfo(payload: object, backend: Any = None) -> None:
+    """Refuse anything but an object with an ``id``, before it reaches the pipeline."""
+    everreal_id = payload.get("id") if isinstance(payload, dict) else None
+    if isinstance(everreal_id, bool) or not isinstance(everreal_id, (str, int)):
+        raise InvalidUserInfo(
+            backend,
+            "EverReal's userinfo response is not an object with an 'id'.",
+            stage="user_info",
+        )
+    if not str(everreal_id).strip() or len(str(everreal_id)) > 64:
+        raise InvalidUserInfo(
+            backend,
+            "EverReal's userinfo response has an invalid 'id'.",
+            stage="user_info",
+        )

@@ -2,50 +2,202 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from collections.abc import Iterator
+from dataclasses import astuple
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connections
+from django.db import models
+from django.db import router
 from django.db import transaction
+from django.db.models import Count
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
-from django_everreal.backends import text
-from django_everreal.backends import validate_userinfo
 from django_everreal.exceptions import EverRealError
 from django_everreal.exceptions import InvalidUserInfo
 from django_everreal.exceptions import ReauthenticationRequired
+from django_everreal.models import TOKEN_FIELD_NAMES
 from django_everreal.models import Account
 from django_everreal.models import Company
 from django_everreal.models import Membership
 from django_everreal.models import Partner
+from django_everreal.models import SyncLock
+from django_everreal.protocol import text
+from django_everreal.protocol import validate_userinfo
 from django_everreal.signals import account_synced
 
 ID_MAX_LENGTH = 64
 NAME_MAX_LENGTH = 255
 
 
+@dataclass(frozen=True)
+class CompanyData:
+    name: str
+    is_default: bool
+    #: The partner's id for the current company (the only one EverReal names a
+    #: partner for); ``None`` leaves a stored company's partner as it is.
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """EverReal's userinfo, normalised: every field may be absent or null there."""
+
+    everreal_id: str
+    email: str
+    first_name: str
+    last_name: str
+    is_tenant: bool
+    is_active: bool
+    language: str
+    profile_photo: str
+    scopes: list[str]
+    current_id: str | None
+    partner: Partner | None
+    #: The companies to be a member of, by id, the current company among them.
+    companies: dict[str, CompanyData]
+
+    @classmethod
+    def parse(cls, payload: Any) -> UserInfo:
+        validate_userinfo(payload)
+        current = _object(payload.get("currentCompany"))
+        current_id = _id(current.get("id"))
+        partner_data = _object(current.get("partner"))
+        partner_id = _id(partner_data.get("id"))
+        partner = (
+            Partner(
+                id=partner_id,
+                name=text(partner_data.get("name"))[:NAME_MAX_LENGTH],
+                subdomain=text(partner_data.get("subdomain"))[:63],
+            )
+            if partner_id
+            else None
+        )
+        companies: dict[str, CompanyData] = {}
+        for entry in _objects(payload.get("companies")):
+            company_id = _id(entry.get("id"))
+            if company_id:
+                companies[company_id] = CompanyData(
+                    name=text(entry.get("name"))[:NAME_MAX_LENGTH],
+                    is_default=entry.get("isDefault") is True,
+                )
+        if current_id:
+            listed = companies.get(current_id)
+            companies[current_id] = CompanyData(
+                name=(text(current.get("name")) or (listed.name if listed else ""))[
+                    :NAME_MAX_LENGTH
+                ],
+                is_default=listed.is_default if listed else False,
+                partner_id=partner_id,
+            )
+        return cls(
+            everreal_id=str(payload["id"]).strip(),
+            email=text(payload.get("email"))[:254],
+            first_name=text(payload.get("firstName")),
+            last_name=text(payload.get("lastName")),
+            is_tenant=payload.get("isTenant") is True,
+            is_active=payload.get("isActive") is not False,
+            language=text(_object(payload.get("profileData")).get("language"))[:35],
+            profile_photo=_url(payload.get("profilePhoto")),
+            scopes=_scopes(payload),
+            current_id=current_id,
+            partner=partner,
+            companies=dict(sorted(companies.items())),
+        )
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever anything this app stores from the userinfo changes."""
+        partner = self.partner
+        facts = [
+            self.everreal_id,
+            self.email,
+            self.is_tenant,
+            self.is_active,
+            self.language,
+            self.profile_photo,
+            self.scopes,
+            self.current_id,
+            [partner.id, partner.name, partner.subdomain] if partner else None,
+            [[key, *astuple(value)] for key, value in self.companies.items()],
+        ]
+        return hashlib.sha256(
+            json.dumps(facts, separators=(",", ":")).encode()
+        ).hexdigest()
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """The lock on one EverReal user's rows, and their account as it was once locked."""
+
+    everreal_id: str
+    account: Account | None
+
+
+def lock_everreal_user(everreal_id: str) -> HeldLock:
+    """Wait until no other login or re-sync of this EverReal user runs, then hold it.
+
+    Call it inside a transaction; the lock lasts until that transaction ends.
+    It is the first row a login locks: only this user's own logins, re-syncs
+    and refreshes ever wait on it, so it cannot close a cycle with the
+    partner and company rows that logins of different users share.
+    """
+    SyncLock.objects.bulk_create(
+        [SyncLock(everreal_id=everreal_id, locked_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["everreal_id"],
+        update_fields=["locked_at"],
+    )
+    account = (
+        Account.objects.annotate(membership_count=Count("memberships"))
+        .filter(everreal_id=everreal_id)
+        .order_by()
+        .first()
+    )
+    return HeldLock(everreal_id, account)
+
+
 # The names cover the frames below too (``set_tokens``, ``crypto.encrypt``):
 # Django applies the nearest decorated caller's names to every frame under it.
 @sensitive_variables("tokens", "access_token", "refresh_token", "value")
 def sync_account(
-    user: AbstractBaseUser, payload: Any, tokens: dict[str, Any] | None = None
+    user: AbstractBaseUser,
+    payload: Any,
+    tokens: dict[str, Any] | None = None,
+    *,
+    lock: HeldLock | None = None,
+    new_user: bool = False,
 ) -> Account:
-    """Upsert the user's Account, companies and memberships from *payload*.
+    """Make the user's Account, companies and memberships what *payload* says.
 
     *tokens* is a token response (``access_token``, ``refresh_token``,
-    ``expires_in``) to store with the account, as at login. Everything is
-    written in one transaction, with a fixed number of queries however many
-    companies the user has.
+    ``expires_in``) to store with the account, as at login. *lock* is the
+    caller's ``lock_everreal_user`` of this user, held in the caller's
+    transaction; without it the lock is taken here. *new_user* says that
+    *user* was just created, so no other account can be linked to it.
+
+    Rows are written in one transaction, in one global order (this user's
+    lock, then the partner, then the companies sorted by id, then the
+    account and its memberships), and only where something changed; the
+    number of queries does not grow with the number of companies.
     """
-    validate_userinfo(payload)
-    with transaction.atomic():
-        account, created = _apply(user, payload, tokens)
+    info = UserInfo.parse(payload)
+    # Inside the login's transaction (it holds the lock) a failure rolls that
+    # back whole; other callers get a savepoint of their own.
+    with transaction.atomic(savepoint=lock is None):
+        if lock is None or lock.everreal_id != info.everreal_id:
+            lock = lock_everreal_user(info.everreal_id)
+        account, created = _apply(user, info, lock.account, tokens, new_user)
     account_synced.send(
         sender=Account, account=account, payload=payload, created=created
     )
@@ -54,34 +206,48 @@ def sync_account(
 
 @sensitive_variables("tokens", "access_token", "refresh_token", "value")
 def _apply(
-    user: AbstractBaseUser, payload: dict[str, Any], tokens: dict[str, Any] | None
+    user: AbstractBaseUser,
+    info: UserInfo,
+    account: Account | None,
+    tokens: dict[str, Any] | None,
+    new_user: bool,
 ) -> tuple[Account, bool]:
-    everreal_id = str(payload["id"])
-    current = _object(payload.get("currentCompany"))
-    current_id = _id(current.get("id"))
-    partner = _upsert_partner(_object(current.get("partner")))
-
-    companies = {}
-    for entry in _objects(payload.get("companies")):
-        company_id = _id(entry.get("id"))
-        if company_id:
-            companies[company_id] = entry
-    _upsert_companies(companies, current_id, current, partner)
-
-    # An EverReal user is linked to one Django user; drop a stale link of this user.
     owner: Any = user  # any AUTH_USER_MODEL
-    Account.objects.filter(user=owner).exclude(everreal_id=everreal_id).delete()
-    account, created = Account.objects.select_for_update().get_or_create(
-        everreal_id=everreal_id, defaults={"user": owner}
+    digest = info.digest
+    created = account is None
+    if account is None:
+        account = Account(everreal_id=info.everreal_id, user=owner)
+    unchanged = (
+        not created
+        and account.userinfo_digest == digest
+        and getattr(account, "membership_count", None) == len(info.companies)
     )
-    account.user = owner
-    account.email = text(payload.get("email"))[:254]
-    account.is_tenant = payload.get("isTenant") is True
-    account.is_active = payload.get("isActive") is not False
-    account.language = text(_object(payload.get("profileData")).get("language"))[:35]
-    account.profile_photo = _url(payload.get("profilePhoto"))
-    account.current_company_id = current_id
-    account.scopes = _scopes(payload)
+    if not unchanged:
+        _sync_partner_and_companies(info)
+    if (account.user_id != owner.pk or created) and not new_user:
+        # An EverReal user is linked to one Django user; drop a stale link of this user.
+        Account.objects.filter(user=owner).exclude(
+            everreal_id=info.everreal_id
+        ).delete()
+
+    changed = ["synced_at"]
+    if account.user_id != owner.pk:
+        account.user = owner
+        changed.append("user")
+    values = {
+        "email": info.email,
+        "is_tenant": info.is_tenant,
+        "is_active": info.is_active,
+        "language": info.language,
+        "profile_photo": info.profile_photo,
+        "current_company_id": info.current_id,
+        "scopes": info.scopes,
+        "userinfo_digest": digest,
+    }
+    for name, value in values.items():
+        if getattr(account, name) != value:
+            setattr(account, name, value)
+            changed.append(name)
     account.synced_at = timezone.now()
     if tokens and tokens.get("access_token"):
         account.set_tokens(
@@ -89,91 +255,163 @@ def _apply(
             tokens.get("refresh_token") or None,
             protocol.parse_expires_in(tokens.get("expires_in")),
         )
-        account.reauth_required = False
-    account.save()
+        changed += TOKEN_FIELD_NAMES
+    if created:
+        account.save(force_insert=True)
+    else:
+        account.save(update_fields=changed)
 
-    _sync_memberships(account, companies, current_id)
-    _update_user(user, account.email, payload)
+    if not unchanged:
+        _sync_memberships(account, info.companies, created)
+    _update_user(user, info)
     return account, created
 
 
-def _upsert_partner(data: dict[str, Any]) -> Partner | None:
-    partner_id = _id(data.get("id"))
-    if not partner_id:
-        return None
-    partner = Partner(
-        id=partner_id,
-        name=text(data.get("name"))[:NAME_MAX_LENGTH],
-        subdomain=text(data.get("subdomain"))[:63],
-    )
-    Partner.objects.bulk_create(
-        [partner],
-        update_conflicts=True,
-        unique_fields=["id"],
-        update_fields=["name", "subdomain"],
-    )
-    return partner
+def _sync_partner_and_companies(info: UserInfo) -> None:
+    """Insert what is missing and update what changed: partner first, companies by id.
 
+    Rows are read first without locks, so logins that find nothing to change
+    (most do: the companies exist once their first user logged in) take no
+    lock on shared rows at all.
+    """
+    stored = {
+        company.id: company
+        for company in Company.objects.filter(id__in=list(info.companies))
+        .select_related("partner")
+        .order_by()
+    }
+    partner = info.partner
+    if partner is not None:
+        current = stored.get(info.current_id or "")
+        known = (
+            current.partner
+            if current is not None and current.partner_id == partner.id
+            else None
+        )
+        if known is None:
+            # A company new here or moved: the first login that sees it writes
+            # the partner, whose row comes first in every login's lock order.
+            Partner.objects.bulk_create(
+                [partner],
+                update_conflicts=True,
+                unique_fields=["id"],
+                update_fields=["name", "subdomain"],
+            )
+        elif (known.name, known.subdomain) != (partner.name, partner.subdomain):
+            Partner.objects.filter(id=partner.id).update(
+                name=partner.name, subdomain=partner.subdomain
+            )
 
-def _upsert_companies(
-    companies: dict[str, dict[str, Any]],
-    current_id: str | None,
-    current: dict[str, Any],
-    partner: Partner | None,
-) -> None:
-    """Two bulk upserts: the current company (whose partner EverReal names) and the rest."""
-    others = [
-        Company(id=company_id, name=text(entry.get("name"))[:NAME_MAX_LENGTH])
-        for company_id, entry in sorted(companies.items())
-        if company_id != current_id
-    ]
-    if others:
-        Company.objects.bulk_create(
-            others, update_conflicts=True, unique_fields=["id"], update_fields=["name"]
-        )
-    if current_id:
-        name = text(current.get("name")) or text(
-            companies.get(current_id, {}).get("name")
-        )
-        Company.objects.bulk_create(
-            [Company(id=current_id, name=name[:NAME_MAX_LENGTH], partner=partner)],
-            update_conflicts=True,
-            unique_fields=["id"],
-            update_fields=["name", "partner"] if partner else ["name"],
+    missing = []
+    changed = []
+    for company_id, data in info.companies.items():  # sorted by id
+        company = stored.get(company_id)
+        if company is None:
+            missing.append(
+                Company(id=company_id, name=data.name, partner_id=data.partner_id)
+            )
+        elif company.name != data.name or (
+            data.partner_id is not None and company.partner_id != data.partner_id
+        ):
+            company.name = data.name
+            if data.partner_id is not None:
+                company.partner_id = data.partner_id
+            changed.append(company)
+    _insert_missing(Company, missing)
+    for company in changed:
+        # One row at a time, in id order: the order every login locks companies in.
+        Company.objects.filter(id=company.id).update(
+            name=company.name, partner_id=company.partner_id
         )
 
 
 def _sync_memberships(
-    account: Account, companies: dict[str, dict[str, Any]], current_id: str | None
+    account: Account, companies: dict[str, CompanyData], created: bool
 ) -> None:
     """Make the account's memberships exactly the companies EverReal reports."""
-    if current_id and current_id not in companies:
-        companies = {**companies, current_id: {"isDefault": False}}
-    Membership.objects.filter(account=account).exclude(
-        company_id__in=list(companies)
-    ).delete()
-    if companies:
-        Membership.objects.bulk_create(
+    stored = (
+        {}
+        if created
+        else dict(
+            Membership.objects.filter(account=account).values_list(
+                "company_id", "is_default"
+            )
+        )
+    )
+    gone = [company_id for company_id in stored if company_id not in companies]
+    if gone:
+        Membership.objects.filter(account=account, company_id__in=gone).delete()
+    _insert_missing(
+        Membership,
+        [
+            Membership(
+                account=account, company_id=company_id, is_default=data.is_default
+            )
+            for company_id, data in companies.items()
+            if company_id not in stored
+        ],
+    )
+    for is_default in (True, False):
+        flipped = [
+            company_id
+            for company_id, data in companies.items()
+            if company_id in stored
+            and data.is_default is is_default
+            and stored[company_id] is not is_default
+        ]
+        if flipped:
+            Membership.objects.filter(account=account, company_id__in=flipped).update(
+                is_default=is_default
+            )
+
+
+def _insert_missing(model: type[Model], objs: list[Any]) -> None:
+    """Insert *objs* in their order, skipping rows another login inserted first.
+
+    One statement however many rows: PostgreSQL and MySQL take them as one
+    statement already; SQLite, which Django would split into batches of 999
+    parameters, gets them as one JSON parameter.
+    """
+    if not objs:
+        return
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "sqlite":
+        model._default_manager.bulk_create(objs, ignore_conflicts=True)
+        return
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and isinstance(field, models.AutoField))
+    ]
+    rows = json.dumps(
+        [
             [
-                Membership(
-                    account=account,
-                    company_id=company_id,
-                    is_default=entry.get("isDefault") is True,
-                )
-                for company_id, entry in sorted(companies.items())
-            ],
-            update_conflicts=True,
-            unique_fields=["account", "company"],
-            update_fields=["is_default"],
+                field.get_db_prep_save(getattr(obj, field.attname), connection)
+                for field in fields
+            ]
+            for obj in objs
+        ],
+        default=str,
+    )
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    values = ", ".join(
+        f"json_extract(value, '$[{index}]')" for index in range(len(fields))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+            f"SELECT {values} FROM json_each(%s) WHERE true ON CONFLICT DO NOTHING",
+            [rows],
         )
 
 
-def _update_user(user: AbstractBaseUser, email: str, payload: dict[str, Any]) -> None:
+def _update_user(user: AbstractBaseUser, info: UserInfo) -> None:
     """Copy the names and email EverReal knows onto the user model, where it has them."""
     values = {
-        "first_name": text(payload.get("firstName")),
-        "last_name": text(payload.get("lastName")),
-        user.get_email_field_name(): email,
+        "first_name": info.first_name,
+        "last_name": info.last_name,
+        user.get_email_field_name(): info.email,
     }
     changed = []
     field_names = {field.name for field in user._meta.get_fields()}

@@ -25,6 +25,7 @@ from django_everreal.backends import TOKEN_PATH
 from django_everreal.conf import conf
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.exceptions import ReauthenticationRequired
+from django_everreal.models import TOKEN_FIELD_NAMES
 from django_everreal.models import TokenFields
 from django_everreal.signals import reauthentication_required
 from django_everreal.signals import tokens_refreshed
@@ -156,15 +157,6 @@ class TokenStore:
 
     def reauthentication_error(self) -> ReauthenticationRequired:
         return ReauthenticationRequired.for_holder(self.holder)
-
-
-TOKEN_FIELD_NAMES = [
-    "encrypted_access_token",
-    "encrypted_refresh_token",
-    "access_token_expires_at",
-    "tokens_refreshed_at",
-    "reauth_required",
-]
 
 
 def _json_object(response: requests.Response) -> dict[str, Any]:

@@ -6,9 +6,11 @@ import logging
 
 import requests
 from django.contrib import messages
+from django.db import DatabaseError
 from django.db import transaction
 from django.http import HttpRequest
 from django.http import HttpResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.shortcuts import render
 from django.utils.functional import Promise
@@ -20,6 +22,7 @@ from social_django import views as social_views
 
 from django_everreal.conf import conf
 from django_everreal.exceptions import heimdall_message
+from django_everreal.middleware import wants_json
 
 logger = logging.getLogger("django_everreal")
 
@@ -43,6 +46,9 @@ MESSAGES_BY_CODE: dict[str, Promise] = {
         "EverReal is unavailable right now. Please try again in a moment."
     ),
     "rate_limited": _("EverReal is busy right now. Please try again in a moment."),
+    "database_error": _(
+        "This site could not complete your login just now. Please try again in a moment."
+    ),
     "malformed_response": _("EverReal sent an answer this site does not understand."),
     "missing_claim": _("EverReal sent an answer this site does not understand."),
     "invalid_setting": _(
@@ -55,22 +61,56 @@ MESSAGES_BY_CODE: dict[str, Promise] = {
 DEFAULT_MESSAGE = _("The EverReal login failed. Please try again.")
 
 
+#: Seconds a client should wait before trying a login again that met a database error.
+RETRY_AFTER = 5
+
+
 @never_cache
 @csrf_exempt
 def complete(
     request: HttpRequest, backend: str, *args: object, **kwargs: object
 ) -> HttpResponse:
-    """social-auth's callback in one transaction: a failure leaves no half-made user."""
+    """social-auth's callback, with every failure a clear answer.
+
+    The backend runs the pipeline in one transaction (a failure leaves no
+    half-made user); EverReal is called before it, outside any transaction.
+    """
     try:
-        with transaction.atomic():
-            response: HttpResponse = social_views.complete(
-                request, backend, *args, **kwargs
-            )
-            return response
+        response: HttpResponse = social_views.complete(
+            request, backend, *args, **kwargs
+        )
+        return response
     except SocialAuthBaseException as exc:
         return login_failed(request, exc)
     except requests.RequestException as exc:
         return login_failed(request, exc)
+    except DatabaseError as exc:
+        return database_failed(request, exc)
+
+
+def database_failed(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    """A 503 "try again": the login's transaction was rolled back, nothing is lost.
+
+    Lock timeouts, serialisation failures, a dropped connection: each passes
+    when the login is tried again.
+    """
+    logger.warning("EverReal login failed: database error (%s)", type(exc).__name__)
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        # A broken connection is replaced before the session is saved.
+        connection.close_if_unusable_or_obsolete()
+    message = MESSAGES_BY_CODE["database_error"]
+    response: HttpResponse
+    if wants_json(request):
+        response = JsonResponse(
+            {"error": "temporarily_unavailable", "message": str(message)}, status=503
+        )
+    else:
+        response = render(
+            request, "everreal/login_error.html", {"message": message}, status=503
+        )
+    response["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 def error_message(exc: Exception) -> Promise:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -211,31 +212,68 @@ def test_linked_by_everreal_id_not_email(payload):
     }
 
 
+def login_payloads(n, payload):
+    """A user in *n* companies and a current one, under a partner of their own."""
+    return {
+        **copy.deepcopy(payload),
+        "id": f"everreal-{n}",
+        "companies": [
+            {"id": f"n{n}-company-{i:04d}", "name": f"Company {i}", "isDefault": i == 0}
+            for i in range(n)
+        ],
+        "currentCompany": {
+            "id": f"n{n}-current",
+            "name": "Current",
+            "partner": {"id": f"partner-{n}", "name": f"P{n}", "subdomain": f"p{n}"},
+        },
+    }
+
+
+def sync_queries(n, payload):
+    """Queries of a first login, an unchanged re-login and a changed one, for *n* companies."""
+    user = get_user_model().objects.create_user(f"user-{n}")
+    body = login_payloads(n, payload)
+    counts = []
+    for change in (False, False, True):
+        if change:
+            # Half the companies (at least one) gone, the current one
+            # renamed, a scope more.
+            body["companies"] = body["companies"][: n // 2]
+            body["currentCompany"]["name"] = "Renamed"
+            body["tokenInfo"]["scope"].append("company_admin")
+        with CaptureQueriesContext(connection) as queries:
+            sync_account(user, body, tokens={"access_token": "a", "expires_in": 60})
+        counts.append(len(queries))
+    account = Account.objects.get(user=user)
+    assert sorted(account.companies.values_list("id", flat=True)) == sorted(
+        [f"n{n}-current"] + [company["id"] for company in body["companies"]]
+    )
+    assert account.current_company.name == "Renamed"
+    assert "company_admin" in account.scopes
+    return counts
+
+
 def test_query_count_does_not_grow_with_companies(payload):
-    User = get_user_model()
+    """The same statements for 1 and 1000 companies: no batches, no per-row writes."""
+    assert sync_queries(1, payload) == sync_queries(1000, payload)
 
-    def count(n):
-        user = User.objects.create_user(f"user-{n}")
-        body = {
-            **copy.deepcopy(payload),
-            "id": f"everreal-{n}",
-            "companies": companies(n),
-        }
-        with CaptureQueriesContext(connection) as first:
-            sync_account(user, body)
-        body["companies"] = companies(n)[: n // 2 or 1]
-        with CaptureQueriesContext(connection) as again:
-            sync_account(user, body)
-        assert (
-            Membership.objects.filter(account__user=user).count() == (n // 2 or 1) + 1
+
+def test_unchanged_relogin_writes_only_the_account(user, payload):
+    sync_account(user, payload, tokens={"access_token": "first", "expires_in": 60})
+    with CaptureQueriesContext(connection) as queries:
+        account = sync_account(
+            user, payload, tokens={"access_token": "second", "expires_in": 60}
         )
-        return len(first), len(again)
-
-    # SQLite takes at most 999 parameters a statement, so it needs a batch
-    # per 333 rows (memberships include the current company); PostgreSQL
-    # upserts 500 companies in one statement.
-    large = 500 if connection.vendor == "postgresql" else 332
-    assert count(1) == count(large)
+    writes = [
+        query["sql"]
+        for query in queries
+        if not query["sql"].startswith(("SELECT", "SAVEPOINT", "RELEASE"))
+    ]
+    # The lock row, then the account's tokens and sync time.
+    assert len(writes) == 2, writes
+    assert "everreal_synclock" in writes[0]
+    assert writes[1].startswith('UPDATE "everreal_account"')
+    assert account.access_token == "second"
 
 
 def test_failure_leaves_no_partial_rows(user, payload):
@@ -279,8 +317,6 @@ def test_concurrent_first_logins_of_one_company(payload):
     The first sync holds its transaction open until the second is seen
     waiting on a row lock, so the two really overlap.
     """
-    import threading
-
     from django.db import close_old_connections
     from django.db import transaction
 
@@ -338,3 +374,62 @@ def test_concurrent_first_logins_of_one_company(payload):
     assert Company.objects.count() == 4
     assert Partner.objects.count() == 1
     assert Membership.objects.count() == 8
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_logins_sharing_companies_never_deadlock(payload):
+    """Users in the same new companies, each current in another one, sync at once.
+
+    Every sync of a round inserts the same 3000 company rows. Written in
+    each user's own order (as before: their other companies, then their
+    current one; or half of them in reverse), two syncs wait for each
+    other's rows and PostgreSQL aborts one with "deadlock detected"; in one
+    global order they only queue.
+    """
+    threads_per_round, rounds, shared_companies = 6, 6, 3000
+    User = get_user_model()
+    users = [User.objects.create_user(f"user-{i}") for i in range(threads_per_round)]
+    errors: list[BaseException] = []
+
+    def body(round_, i):
+        shared = [
+            {"id": f"r{round_}-c{k:04d}", "name": f"C{k}", "isDefault": False}
+            for k in range(shared_companies)
+        ]
+        return {
+            **copy.deepcopy(payload),
+            "id": f"everreal-{i}",
+            "companies": shared,
+            "currentCompany": {
+                **shared[i * 50],
+                # Partners of their own: a shared partner row would queue
+                # the syncs by luck, before they reach the companies.
+                "partner": {"id": f"p{i}", "name": f"P{i}", "subdomain": f"p{i}"},
+            },
+        }
+
+    def sync_at_once(barrier, round_, i):
+        try:
+            barrier.wait(10)
+            sync_account(users[i], body(round_, i))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    for round_ in range(rounds):
+        barrier = threading.Barrier(threads_per_round)
+        threads = [
+            threading.Thread(target=sync_at_once, args=(barrier, round_, i))
+            for i in range(threads_per_round)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    assert Membership.objects.count() == threads_per_round * shared_companies
+    assert set(Account.objects.values_list("current_company_id", flat=True)) == {
+        f"r{rounds - 1}-c{i * 50:04d}" for i in range(threads_per_round)
+    }

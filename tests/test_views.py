@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test import Client
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from social_core.exceptions import AuthPolicyError
 from social_django.models import UserSocialAuth
 
 from django_everreal.models import Account
 from django_everreal.models import Company
 from django_everreal.signals import account_synced
+from django_everreal.testing import FakeUser
+from django_everreal.testing.login_flow import EverRealLogin
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +217,136 @@ def test_every_login_error_of_everreal_has_a_message():
         for code in errors.ALL
         if code not in api_only and not heimdall_message(code)
     ] == []
+
+
+# -- concurrency and database faults (PostgreSQL) -------------------------------
+
+
+def logged_in_user_id(client):
+    return client.session.get("_auth_user_id")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_new_user_logging_in_twice_at_once(everreal_fake):
+    """Two tabs or a double click: both callbacks log in, as one Django user.
+
+    The callbacks meet at a barrier after EverReal's answers, so the two
+    pipelines really overlap; without a lock on the EverReal id both miss
+    the user and one fails with ``username_in_use``.
+    """
+    pairs = 8
+    emails = [f"twin{k}@example.com" for k in range(pairs)]
+    for email in emails:
+        everreal_fake.add_user(FakeUser(email=email, password="demo"))
+    for email in emails:
+        logins = [EverRealLogin(Client(), everreal_fake) for _ in range(2)]
+        locations = [
+            everreal_fake.authorize_redirect(login.begin(), email, "demo")
+            for login in logins
+        ]
+        barrier = threading.Barrier(2)
+        statuses: list[int] = []
+
+        def complete(login, location, barrier=barrier, statuses=statuses):
+            try:
+                barrier.wait(10)
+                statuses.append(login.complete(location).status_code)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=complete, args=pair)
+            for pair in zip(logins, locations, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert statuses == [302, 302], email
+        [first, second] = [logged_in_user_id(login.client) for login in logins]
+        assert first is not None and first == second, email
+    assert get_user_model().objects.count() == pairs
+    assert UserSocialAuth.objects.count() == pairs
+    assert Account.objects.count() == pairs
+
+
+@pytest.fixture
+def lock_timeout():
+    """A short ``lock_timeout`` on this test's connection: waits end in an error."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '200ms'")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")
+
+
+@contextlib.contextmanager
+def table_locked_elsewhere_context():
+    """Another session holding a lock every login needs, as a long migration would."""
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"],
+        port=settings["PORT"],
+    ) as other:
+        other.execute("LOCK TABLE everreal_synclock IN EXCLUSIVE MODE")
+        yield
+        other.rollback()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_database_error_is_a_503_and_leaves_nothing(
+    client, everreal_login, everreal_fake, lock_timeout, accept
+):
+    location = everreal_fake.authorize_redirect(
+        everreal_login.begin(), "anna@example.com", "demo"
+    )
+    with table_locked_elsewhere_context():
+        parts = urlsplit(location)
+        response = client.get(f"{parts.path}?{parts.query}", HTTP_ACCEPT=accept)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "try again" in response.content.decode()
+    if accept == "application/json":
+        assert response.json()["error"] == "temporarily_unavailable"
+    assert_nothing_created(client)
+    # Once the lock is gone, the same user logs in.
+    assert everreal_login("anna@example.com").status_code == 302
+    assert Account.objects.get().email == "anna@example.com"
+
+
+def statements(queries):
+    """What the callback sent, less transaction control (BEGIN, COMMIT)."""
+    return [q["sql"] for q in queries.captured_queries if q["sql"] not in TX_CONTROL]
+
+
+TX_CONTROL = {"BEGIN", "COMMIT"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_callback_query_count(client, everreal_login, everreal_fake):
+    """A whole callback, first and repeat login, sessions and social-auth included.
+
+    Of a first login's statements, 18 are social-auth's and Django's own
+    (state nonce, user and association lookups and inserts in savepoints,
+    ``extra_data``, session rotation, ``last_login``).
+    """
+    counts = []
+    for _ in range(3):
+        location = everreal_fake.authorize_redirect(
+            everreal_login.begin(), "anna@example.com", "demo"
+        )
+        with CaptureQueriesContext(connection) as queries:
+            assert everreal_login.complete(location).status_code == 302
+        counts.append(len(statements(queries)))
+        client.logout()
+    first, repeat, again = counts
+    assert first <= 25
+    assert repeat == again <= 12
