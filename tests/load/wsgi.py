@@ -1,0 +1,11 @@
+"""The load test's site for gunicorn: ``gunicorn tests.load.wsgi:application``."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.load.settings")
+
+application = get_wsgi_application()
