@@ -6,18 +6,19 @@ import hashlib
 import json
 from collections.abc import Iterable
 from collections.abc import Iterator
-from dataclasses import astuple
 from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 
 import requests
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connections
-from django.db import models
 from django.db import router
 from django.db import transaction
 from django.db.models import Count
+from django.db.models import Field
 from django.db.models import Model
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
@@ -40,8 +41,7 @@ ID_MAX_LENGTH = 64
 NAME_MAX_LENGTH = 255
 
 
-@dataclass(frozen=True)
-class CompanyData:
+class CompanyData(NamedTuple):
     name: str
     is_default: bool
     #: The partner's id for the current company (the only one EverReal names a
@@ -84,12 +84,14 @@ class UserInfo:
             else None
         )
         companies: dict[str, CompanyData] = {}
+        # A user may be in hundreds of companies: this loop is the hot path.
         for entry in _objects(payload.get("companies")):
             company_id = _id(entry.get("id"))
             if company_id:
+                name = entry.get("name")
                 companies[company_id] = CompanyData(
-                    name=text(entry.get("name"))[:NAME_MAX_LENGTH],
-                    is_default=entry.get("isDefault") is True,
+                    name.strip()[:NAME_MAX_LENGTH] if type(name) is str else "",
+                    entry.get("isDefault") is True,
                 )
         if current_id:
             listed = companies.get(current_id)
@@ -129,7 +131,7 @@ class UserInfo:
             self.scopes,
             self.current_id,
             [partner.id, partner.name, partner.subdomain] if partner else None,
-            [[key, *astuple(value)] for key, value in self.companies.items()],
+            list(self.companies.items()),
         ]
         return hashlib.sha256(
             json.dumps(facts, separators=(",", ":")).encode()
@@ -275,20 +277,15 @@ def _sync_partner_and_companies(info: UserInfo) -> None:
     lock on shared rows at all.
     """
     stored = {
-        company.id: company
-        for company in Company.objects.filter(id__in=list(info.companies))
-        .select_related("partner")
+        row[0]: row
+        for row in Company.objects.filter(id__in=_one_parameter(list(info.companies)))
         .order_by()
+        .values_list("id", "name", "partner_id", "partner__name", "partner__subdomain")
     }
     partner = info.partner
     if partner is not None:
         current = stored.get(info.current_id or "")
-        known = (
-            current.partner
-            if current is not None and current.partner_id == partner.id
-            else None
-        )
-        if known is None:
+        if current is None or current[2] != partner.id:
             # A company new here or moved: the first login that sees it writes
             # the partner, whose row comes first in every login's lock order.
             Partner.objects.bulk_create(
@@ -297,32 +294,24 @@ def _sync_partner_and_companies(info: UserInfo) -> None:
                 unique_fields=["id"],
                 update_fields=["name", "subdomain"],
             )
-        elif (known.name, known.subdomain) != (partner.name, partner.subdomain):
+        elif current[3:] != (partner.name, partner.subdomain):
             Partner.objects.filter(id=partner.id).update(
                 name=partner.name, subdomain=partner.subdomain
             )
 
     missing = []
-    changed = []
     for company_id, data in info.companies.items():  # sorted by id
-        company = stored.get(company_id)
-        if company is None:
-            missing.append(
-                Company(id=company_id, name=data.name, partner_id=data.partner_id)
+        row = stored.get(company_id)
+        if row is None:
+            missing.append((company_id, data.name, data.partner_id))
+            continue
+        partner_id = row[2] if data.partner_id is None else data.partner_id
+        if (row[1], row[2]) != (data.name, partner_id):
+            # One row at a time, in id order: the order every login locks companies in.
+            Company.objects.filter(id=company_id).update(
+                name=data.name, partner_id=partner_id
             )
-        elif company.name != data.name or (
-            data.partner_id is not None and company.partner_id != data.partner_id
-        ):
-            company.name = data.name
-            if data.partner_id is not None:
-                company.partner_id = data.partner_id
-            changed.append(company)
-    _insert_missing(Company, missing)
-    for company in changed:
-        # One row at a time, in id order: the order every login locks companies in.
-        Company.objects.filter(id=company.id).update(
-            name=company.name, partner_id=company.partner_id
-        )
+    _insert_missing(Company, ["id", "name", "partner"], missing)
 
 
 def _sync_memberships(
@@ -343,10 +332,9 @@ def _sync_memberships(
         Membership.objects.filter(account=account, company_id__in=gone).delete()
     _insert_missing(
         Membership,
+        ["account", "company", "is_default"],
         [
-            Membership(
-                account=account, company_id=company_id, is_default=data.is_default
-            )
+            (account.pk, company_id, data.is_default)
             for company_id, data in companies.items()
             if company_id not in stored
         ],
@@ -365,45 +353,61 @@ def _sync_memberships(
             )
 
 
-def _insert_missing(model: type[Model], objs: list[Any]) -> None:
-    """Insert *objs* in their order, skipping rows another login inserted first.
+def _insert_missing(
+    model: type[Model], field_names: list[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert *rows* in their order, skipping rows another login inserted first.
 
-    One statement however many rows: PostgreSQL and MySQL take them as one
-    statement already; SQLite, which Django would split into batches of 999
-    parameters, gets them as one JSON parameter.
+    One statement however many rows, and no model instances: the rows go as
+    one JSON parameter (where Django would split them into batches of 999
+    parameters on SQLite, and bind each value on its own).
     """
-    if not objs:
+    if not rows:
         return
     connection = connections[router.db_for_write(model)]
-    if connection.vendor != "sqlite":
-        model._default_manager.bulk_create(objs, ignore_conflicts=True)
+    fields = [model._meta.get_field(name) for name in field_names]
+    columns = ", ".join(
+        connection.ops.quote_name(str(field.column))
+        for field in fields
+        if isinstance(field, Field)
+    )
+    if connection.vendor not in ("postgresql", "sqlite"):
+        model._default_manager.bulk_create(
+            [model(**dict(zip(field_names, row, strict=True))) for row in rows],
+            ignore_conflicts=True,
+        )
         return
-    fields = [
-        field
-        for field in model._meta.concrete_fields
-        if not (field.primary_key and isinstance(field, models.AutoField))
-    ]
-    rows = json.dumps(
-        [
-            [
-                field.get_db_prep_save(getattr(obj, field.attname), connection)
-                for field in fields
-            ]
-            for obj in objs
-        ],
-        default=str,
-    )
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in fields)
-    values = ", ".join(
-        f"json_extract(value, '$[{index}]')" for index in range(len(fields))
-    )
+    if connection.vendor == "postgresql":
+        values = ", ".join(
+            f"(value ->> {index})::{field.db_type(connection)}"
+            for index, field in enumerate(fields)
+        )
+        source = (
+            f"SELECT {values} FROM json_array_elements(%s::json) "  # noqa: S608
+            "WITH ORDINALITY ORDER BY ordinality"
+        )
+    else:
+        values = ", ".join(
+            f"json_extract(value, '$[{index}]')" for index in range(len(fields))
+        )
+        source = f"SELECT {values} FROM json_each(%s) WHERE true ORDER BY key"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
-            f"SELECT {values} FROM json_each(%s) WHERE true ON CONFLICT DO NOTHING",
-            [rows],
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+            f"{source} ON CONFLICT DO NOTHING",
+            [json.dumps(rows)],
         )
+
+
+def _one_parameter(values: list[str]) -> Any:
+    """*values* for an ``__in`` lookup, bound as one JSON parameter where the database can."""
+    vendor = connections[router.db_for_read(Company)].vendor
+    if vendor == "postgresql":
+        return RawSQL("SELECT json_array_elements_text(%s::json)", [json.dumps(values)])
+    if vendor == "sqlite":
+        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
+    return values
 
 
 def _update_user(user: AbstractBaseUser, info: UserInfo) -> None:
@@ -437,9 +441,11 @@ def _objects(value: Any) -> list[dict[str, Any]]:
 
 
 def _id(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return None
-    value = str(value).strip()
+    if type(value) is not str:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        value = str(value)
+    value = value.strip()
     return value if value and len(value) <= ID_MAX_LENGTH else None
 
 
