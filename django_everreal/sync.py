@@ -372,8 +372,9 @@ def _insert_missing(
         if isinstance(field, Field)
     )
     if connection.vendor not in ("postgresql", "sqlite"):
+        attnames = [str(getattr(field, "attname", field.name)) for field in fields]
         model._default_manager.bulk_create(
-            [model(**dict(zip(field_names, row, strict=True))) for row in rows],
+            [model(**dict(zip(attnames, row, strict=True))) for row in rows],
             ignore_conflicts=True,
         )
         return
