@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
+from typing import Any
 
 SECRET_KEY = "django-everreal-tests"
 ALLOWED_HOSTS = ["testserver"]
 USE_TZ = True
 ROOT_URLCONF = "tests.urls"
 
+DATABASES: dict[str, dict[str, Any]]
 if os.environ.get("EVERREAL_TEST_DATABASE") == "postgres":
     DATABASES = {
         "default": {
@@ -21,6 +25,11 @@ else:
     DATABASES = {
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
     }
+    if os.environ.get("EVERREAL_TEST_SQLITE_FILE"):
+        # A test database in a file, which the load test's gunicorn workers share.
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(Path(tempfile.gettempdir()) / f"everreal-test-{os.getpid()}.db")
+        }
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -8,9 +8,12 @@ error, every login must go through, and the database must hold each EverReal
 user exactly once with the companies, current company and scopes the fake
 reports.
 
-PostgreSQL only, and only when asked for (``-m load``)::
+Only when asked for (``-m load``), once per database: on PostgreSQL, and in a
+smaller form on SQLite in a file (the gunicorn workers cannot share the
+default in-memory test database)::
 
     EVERREAL_TEST_DATABASE=postgres python3 dev.py test -m load -s
+    EVERREAL_TEST_SQLITE_FILE=1 python3 dev.py test -m load -s
 
 Sizes come from the environment (see ``tests.load.runner.LoadSizes``); the
 long form, thousands of logins::
@@ -20,6 +23,7 @@ long form, thousands of logins::
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +47,6 @@ from tests.load.users import write_users_file
 
 pytestmark = [
     pytest.mark.load,
-    pytest.mark.postgres,
     # Committed rows, so that the gunicorn workers see them and the test sees theirs.
     pytest.mark.django_db(transaction=True),
 ]
@@ -51,10 +54,36 @@ pytestmark = [
 #: Examples of failed logins shown per kind.
 EXAMPLES = 5
 
+#: The default sizes per database: on SQLite a smaller form, well under a minute in CI.
+SIZES = {
+    "postgresql": LoadSizes(),
+    "sqlite": LoadSizes(users=60, twice=10, clients=20, workers=4),
+}
 
-@pytest.fixture
-def sizes() -> LoadSizes:
-    return LoadSizes.from_env()
+
+@pytest.fixture(
+    params=[
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        "sqlite",
+    ]
+)
+def sizes(request: pytest.FixtureRequest) -> LoadSizes:
+    """The run's sizes on the test database, one run per database."""
+    vendor: str = request.param
+    # Gunicorn's workers must see the test's rows and the test theirs: on
+    # SQLite that takes a file, not the default in-memory test database.
+    if vendor == "sqlite" and (
+        connection.vendor != "sqlite"
+        or not Path(connection.settings_dict["NAME"]).is_file()
+    ):
+        if (
+            connection.vendor == "sqlite"
+            and os.environ.get("CI")
+            and os.environ.get("EVERREAL_TEST_SQLITE_FILE")
+        ):
+            pytest.fail("EVERREAL_TEST_SQLITE_FILE is set, yet no file database")
+        pytest.skip("needs SQLite in a file: set EVERREAL_TEST_SQLITE_FILE=1")
+    return LoadSizes.from_env(SIZES[vendor])
 
 
 @pytest.fixture

@@ -78,8 +78,9 @@ class LoadSizes:
     timeout: int = 0
 
     @classmethod
-    def from_env(cls) -> LoadSizes:
-        d = cls()
+    def from_env(cls, defaults: LoadSizes | None = None) -> LoadSizes:
+        """*defaults* (else the class's), each overridden by its environment variable."""
+        d = defaults or cls()
         return cls(
             users=_env_int("EVERREAL_LOAD_USERS", d.users, 1),
             twice=_env_int("EVERREAL_LOAD_TWICE", d.twice, 0),
