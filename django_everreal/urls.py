@@ -1,7 +1,7 @@
 """URLs of the EverReal login: ``path("auth/", include("django_everreal.urls"))``.
 
 They replace ``social_django.urls`` (same names, in the ``social`` namespace)
-with a callback that turns every failure into a clear page.
+with a login start and a callback that turn every failure into a clear page.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django_everreal import views
 app_name = "social"
 
 urlpatterns = [
-    path("login/<str:backend>/", social_views.auth, name="begin"),
+    path("login/<str:backend>/", views.begin, name="begin"),
     path("complete/<str:backend>/", views.complete, name="complete"),
     path("disconnect/<str:backend>/", social_views.disconnect, name="disconnect"),
     path(

@@ -66,6 +66,16 @@ RETRY_AFTER = 5
 
 
 @never_cache
+def begin(request: HttpRequest, backend: str) -> HttpResponse:
+    """social-auth's login start; a database error is a 503 "try again", not a 500."""
+    try:
+        response: HttpResponse = social_views.auth(request, backend)
+        return response
+    except DatabaseError as exc:
+        return database_failed(request, exc)
+
+
+@never_cache
 @csrf_exempt
 def complete(
     request: HttpRequest, backend: str, *args: object, **kwargs: object

@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from social_core.exceptions import AuthPolicyError
 from social_django.models import UserSocialAuth
 
@@ -282,7 +283,7 @@ def lock_timeout():
 
 
 @contextlib.contextmanager
-def table_locked_elsewhere_context():
+def table_locked_elsewhere_context(table="everreal_synclock"):
     """Another session holding a lock every login needs, as a long migration would."""
     import psycopg
 
@@ -293,7 +294,7 @@ def table_locked_elsewhere_context():
         host=settings["HOST"],
         port=settings["PORT"],
     ) as other:
-        other.execute("LOCK TABLE everreal_synclock IN EXCLUSIVE MODE")
+        other.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
         yield
         other.rollback()
 
@@ -350,3 +351,13 @@ def test_callback_query_count(client, everreal_login, everreal_fake):
     first, repeat, again = counts
     assert first <= 25
     assert repeat == again <= 12
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_error_at_the_login_start_is_a_503(client, lock_timeout):
+    with table_locked_elsewhere_context("social_auth_nonce"):
+        response = client.post(reverse("social:begin", args=("everreal",)))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert client.post(reverse("social:begin", args=("everreal",))).status_code == 302
