@@ -4,6 +4,8 @@
     python3 dev.py demo    # the example site on SQLite and the fake EverReal
     python3 dev.py test    # the whole test suite (extra arguments go to pytest)
     python3 dev.py lint    # ruff and mypy
+    python3 dev.py bench   # login sync benchmark on SQLite and PostgreSQL
+                           # (--rounds N; writes benchmarks/results/sync.txt)
 
 Each task creates ``.venv`` beside this file on first use and installs what it
 needs into it, so a machine with only Python 3.11+ is enough.
@@ -22,7 +24,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
-EXTRAS = {"demo": "", "test": "test", "lint": "test,lint"}
+EXTRAS = {"demo": "", "test": "test", "lint": "test,lint", "bench": "test"}
 
 
 def ensure_installed(extras: str) -> None:
@@ -77,7 +79,12 @@ def demo(args: list[str]) -> int:
     return run(str(ROOT / "example_project" / "demo.py"), *args)
 
 
-TASKS = {"demo": demo, "test": test, "lint": lint}
+def bench(args: list[str]) -> int:
+    """The login sync benchmark: see benchmarks/README.rst."""
+    return run("-m", "benchmarks", *args)
+
+
+TASKS = {"demo": demo, "test": test, "lint": lint, "bench": bench}
 
 
 def main() -> int:

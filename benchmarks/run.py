@@ -1,0 +1,199 @@
+"""Run the login-sync benchmark on SQLite and PostgreSQL and write the tables.
+
+    python3 dev.py bench [--rounds N] [--sizes 1 10 100 1000] [--databases sqlite postgres]
+
+Each database runs in a process of its own (``benchmarks.measure``): SQLite on
+a fresh file in a temporary directory, PostgreSQL on a throwaway database
+(``everreal_bench``, or ``$EVERREAL_BENCH_DATABASE_NAME``) created when
+missing and dropped at the end; ``PGHOST``, ``PGPORT`` and ``PGUSER`` default
+to 127.0.0.1, 5432 and postgres as in the tests. An unreachable PostgreSQL is
+skipped with a message. The report goes to stdout and to
+``benchmarks/results/sync.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchmarks import report
+from benchmarks.measure import SIZES
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results" / "sync.txt"
+MIN_ROUNDS = 7
+
+
+class Unavailable(Exception):
+    """The database cannot be benchmarked here; the message says why."""
+
+
+def measure(
+    database: str, env: dict[str, str], rounds: int, sizes: list[int]
+) -> dict[str, Any]:
+    """Run ``benchmarks.measure`` on *database* in a child process; its results."""
+    with tempfile.TemporaryDirectory(prefix="everreal-bench-") as tmp:
+        output = Path(tmp) / "result.json"
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.measure",
+            "--rounds",
+            str(rounds),
+            "--output",
+            str(output),
+            "--sizes",
+            *map(str, sizes),
+        ]
+        child_env = {
+            **os.environ,
+            **env,
+            "EVERREAL_BENCH_DATABASE": database,
+            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        }
+        if database == "sqlite":
+            child_env["EVERREAL_BENCH_SQLITE_PATH"] = str(Path(tmp) / "bench.sqlite3")
+        subprocess.run(command, cwd=ROOT, env=child_env, check=True)
+        result: dict[str, Any] = json.loads(output.read_text())
+        return result
+
+
+@contextmanager
+def postgres_database() -> Iterator[dict[str, str]]:
+    """A throwaway PostgreSQL database, created if missing and dropped afterwards."""
+    try:
+        import psycopg
+        from psycopg import sql
+    except ImportError as exc:
+        raise Unavailable(f"psycopg is not installed ({exc})") from exc
+    env = {
+        "PGHOST": os.environ.get("PGHOST", "127.0.0.1"),
+        "PGPORT": os.environ.get("PGPORT", "5432"),
+        "PGUSER": os.environ.get("PGUSER", "postgres"),
+        "EVERREAL_BENCH_DATABASE_NAME": os.environ.get(
+            "EVERREAL_BENCH_DATABASE_NAME", "everreal_bench"
+        ),
+    }
+    name = env["EVERREAL_BENCH_DATABASE_NAME"]
+    where = f"{env['PGUSER']}@{env['PGHOST']}:{env['PGPORT']}"
+
+    def admin() -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(
+                host=env["PGHOST"],
+                port=env["PGPORT"],
+                user=env["PGUSER"],
+                dbname="postgres",
+                connect_timeout=5,
+                autocommit=True,
+            )
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise Unavailable(
+                f"PostgreSQL at {where} is unreachable ({reason or type(exc).__name__})"
+            ) from exc
+
+    with admin() as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            )
+    try:
+        yield env
+    finally:
+        with admin() as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python3 dev.py bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=MIN_ROUNDS,
+        help=f"rounds per database (default {MIN_ROUNDS})",
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=list(SIZES), help="company counts"
+    )
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        choices=("sqlite", "postgres"),
+        default=["sqlite", "postgres"],
+    )
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS, help="report file (overwritten)"
+    )
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    sizes = sorted(set(args.sizes) | {1})
+
+    start = time.perf_counter()
+    sections: list[list[str]] = []
+    failed = False
+    django_version = ""
+    for database in args.databases:
+        print(f"== {database}", file=sys.stderr, flush=True)
+        try:
+            if database == "postgres":
+                with postgres_database() as env:
+                    result = measure(database, env, args.rounds, sizes)
+            else:
+                result = measure(database, {}, args.rounds, sizes)
+        except Unavailable as exc:
+            message = f"{database} skipped: {exc}"
+            print(message, file=sys.stderr, flush=True)
+            sections.append([f"-- {database}: skipped", message])
+            continue
+        except subprocess.CalledProcessError as exc:
+            failed = True
+            sections.append([f"-- {database}: failed (exit status {exc.returncode})"])
+            continue
+        title = f"-- {result['database']}, {result['rounds']} rounds"
+        code = f"Code measured: {result['sources']}"
+        if result["sources_changed"]:
+            code += " (WARNING: changed during the run)"
+        sections.append(
+            [title, code, "", *report.table(result), "", report.scale(result)]
+        )
+        django_version = result["django"]
+
+    elapsed = time.perf_counter() - start
+    command = f"python3 dev.py bench --rounds {args.rounds}"
+    lines = [
+        "django-everreal: login sync cost by number of companies",
+        f"({command}; {time.strftime('%Y-%m-%d')}, {elapsed:.0f} s in all)",
+        "",
+        *report.machine(),
+    ]
+    if django_version:
+        lines.append(f"Django: {django_version}")
+    if args.rounds < MIN_ROUNDS:
+        lines.append(f"Only {args.rounds} rounds: a smoke test, not a measurement.")
+    lines += ["", report.LEGEND]
+    for section in sections:
+        lines += ["", *section]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(f"Written to {args.output}", file=sys.stderr)
+    return int(failed)
