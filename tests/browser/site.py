@@ -6,19 +6,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-from types import TracebackType
-from typing import IO
 
 import requests
 
-EXAMPLE_PROJECT = Path(__file__).resolve().parents[2] / "example_project"
+from tests.processes import STARTUP_TIMEOUT
+from tests.processes import LoggedProcess
 
-#: How long the site may take to migrate and to answer its first request.
-STARTUP_TIMEOUT = 60.0
-#: How often the startup loop looks again.
-POLL_INTERVAL = 0.1
+EXAMPLE_PROJECT = Path(__file__).resolve().parents[2] / "example_project"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -28,18 +23,20 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-class ExampleSite:
+class ExampleSite(LoggedProcess):
     """``example_project`` on SQLite against *everreal_url*, served by ``runserver``.
 
     ``with ExampleSite(fake_url, workdir) as site: site.url``. The database and
     the server's log (``site.log_path``) go to *workdir*.
     """
 
+    name = "The example site"
+
     def __init__(self, everreal_url: str, workdir: Path, host: str = "127.0.0.1"):
+        super().__init__(workdir / "site.log")
         self.host = host
         self.port = free_port(host)
         self.url = f"http://{host}:{self.port}"
-        self.log_path = workdir / "site.log"
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "example.settings",
@@ -51,8 +48,6 @@ class ExampleSite:
         }
         # The fake, never a real EverReal subdomain from the caller's environment.
         self.env.pop("EVERREAL_SUBDOMAIN", None)
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
 
     def manage(self, *args: str) -> None:
         """Run ``manage.py`` of the example site in its environment."""
@@ -68,8 +63,7 @@ class ExampleSite:
     def start(self) -> ExampleSite:
         self.manage("migrate", "--noinput", "--verbosity", "0")
         self.manage("demo_admin", "--verbosity", "0")
-        self._log = self.log_path.open("wb")
-        self._process = subprocess.Popen(
+        self.start_and_wait(
             [
                 sys.executable,
                 "manage.py",
@@ -77,65 +71,17 @@ class ExampleSite:
                 "--noreload",
                 f"{self.host}:{self.port}",
             ],
-            cwd=EXAMPLE_PROJECT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            self.env,
+            EXAMPLE_PROJECT,
+            ready=self._answers,
         )
-        try:
-            self._wait_until_up()
-        except BaseException:
-            self.stop()
-            raise
         return self
 
-    def _wait_until_up(self) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            try:
-                code = self._process.wait(timeout=POLL_INTERVAL)
-            except subprocess.TimeoutExpired:
-                continue
-            raise RuntimeError(f"The example site exited with {code}:\n{self.log()}")
-        raise RuntimeError(
-            f"The example site did not answer within {STARTUP_TIMEOUT:g} s:\n{self.log()}"
-        )
-
-    def log(self) -> str:
-        """What the server printed so far."""
-        if self._log is not None:
-            self._log.flush()
+    def _answers(self) -> bool | None:
         try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-            self._process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+            return requests.get(f"{self.url}/", timeout=1).ok or None
+        except requests.ConnectionError:
+            return None
 
     def __enter__(self) -> ExampleSite:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
