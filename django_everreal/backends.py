@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
+import requests
 from django.contrib.auth import get_user_model
 from django.db import router
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 from social_core.backends.oauth import BaseOAuth2PKCE
 from social_core.exceptions import AuthConfigurationError
+from social_core.exceptions import AuthProviderError
+from social_core.exceptions import ErrorStage
+from social_core.utils import http_error
+from social_core.utils import redact_request_error
+from social_core.utils import user_agent
 
 from django_everreal import protocol
 from django_everreal import sync
+from django_everreal import transport
 from django_everreal.conf import conf
 from django_everreal.models import Account
 from django_everreal.protocol import text
 from django_everreal.protocol import validate_userinfo
+from django_everreal.transport import Deadline
 
 AUTHORIZE_PATH = "/accounts/dialog/authorize"
 TOKEN_PATH = "/accounts/oauth/token"  # noqa: S105
@@ -39,6 +48,8 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
     STATE_PARAMETER = True
     ACCESS_TOKEN_METHOD = "POST"  # noqa: S105
     SCOPE_SEPARATOR = " "
+    #: The deadline of this login's calls to EverReal, set at the first one.
+    deadline: Deadline | None = None
 
     @property
     def ACCESS_TOKEN_PAYLOAD(self) -> str:  # type: ignore[override]
@@ -77,6 +88,51 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
                 parameter="SOCIAL_AUTH_EVERREAL_REDIRECT_URI",
             )
         return conf.REDIRECT_URI
+
+    def request(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str | bytes] | None = None,
+        timeout: float | None = None,
+        stage: ErrorStage = "user_info",
+        **kwargs: Any,
+    ) -> requests.Response:
+        """social-core's request, on the process's pooled session and the login's deadline.
+
+        The token exchange and the userinfo call share one
+        ``EVERREAL_DEADLINE``, each attempt ``EVERREAL_TIMEOUT`` in all, so an
+        answer trickling in cannot hold the worker past its timeout.
+        """
+        headers = dict(headers or {})
+        if self.SEND_USER_AGENT and "User-Agent" not in headers:
+            headers["User-Agent"] = self.setting("USER_AGENT") or user_agent()
+        if self.deadline is None:
+            self.deadline = Deadline.for_operation()
+        try:
+            response = transport.send(
+                method,
+                url,
+                deadline=self.deadline,
+                headers=headers,
+                proxies=self.setting("PROXIES"),
+                verify=self.setting("VERIFY_SSL", True),
+                **kwargs,
+            )
+            response.raise_for_status()
+        except requests.Timeout as error:
+            redact_request_error(error, request_url=url)
+            raise AuthProviderError(self, code="timeout", stage=stage) from error
+        except requests.HTTPError as error:
+            redact_request_error(error, request_url=url)
+            raise http_error(self, error, stage=stage) from error
+        except requests.RequestException as error:
+            redact_request_error(error, request_url=url)
+            raise AuthProviderError(
+                self, code="connection_failed", stage=stage
+            ) from error
+        return response
 
     # Every frame below holds the code, the verifier or the tokens; none may
     # show in an error report.

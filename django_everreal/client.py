@@ -2,10 +2,10 @@
 
 Every call asks ``TokenStore`` for the access token, so a due token is
 refreshed first; a 401 gets one forced refresh and one retry. Network
-errors and 502/503/504 are retried with backoff where repeating the call is
+errors and 5xx answers are retried with backoff where repeating the call is
 harmless, a 429 waits once for EverReal's rate limit when that is short, and
 what is left becomes ``EverRealUnavailable``, which the middleware answers
-with 503.
+with 503. All of it, refresh included, ends within ``EVERREAL_DEADLINE``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
+from django_everreal import transport
 from django_everreal.backends import USERINFO_PATH
 from django_everreal.conf import conf
 from django_everreal.exceptions import AccountNotLinked
+from django_everreal.exceptions import EverRealBadResponse
 from django_everreal.exceptions import EverRealRateLimited
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.exceptions import GraphQLError
@@ -33,6 +35,7 @@ from django_everreal.models import Account
 from django_everreal.models import ServiceAccount
 from django_everreal.models import TokenFields
 from django_everreal.tokens import TokenStore
+from django_everreal.transport import Deadline
 
 logger = logging.getLogger("django_everreal")
 
@@ -40,11 +43,11 @@ GRAPHQL_PATH = "/api/reporting/graphql"
 
 # Methods a retry cannot do twice: RFC 9110's idempotent methods.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-RETRY_STATUSES = frozenset({502, 503, 504})
 TRANSIENT_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
 )
 
 _MUTATION_RE = re.compile(r"\bmutation\b")
@@ -84,7 +87,8 @@ class EverRealClient:
     ) -> None:
         self.holder = holder
         self.tokens = TokenStore(holder)
-        self.session = session if session is not None else requests.Session()
+        #: The process's pooled session unless one is given.
+        self.session = session if session is not None else transport.session()
 
     @classmethod
     def for_user(cls, user: AbstractBaseUser | AnonymousUser) -> Self:
@@ -121,8 +125,7 @@ class EverRealClient:
         self.close()
 
     def close(self) -> None:
-        """Close the pooled connections."""
-        self.session.close()
+        """Nothing to close: the connections belong to the process's pool."""
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
@@ -145,23 +148,26 @@ class EverRealClient:
             payload["variables"] = variables
         idempotent = _MUTATION_RE.search(query) is None
         response = self._send("POST", GRAPHQL_PATH, idempotent, {"json": payload})
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and body.get("errors"):
+        body = json_body(response, "GraphQL")
+        if body.get("errors"):
             errors = body["errors"]
             raise GraphQLError(errors if isinstance(errors, list) else [errors])
-        response.raise_for_status()
-        if not isinstance(body, dict) or "data" not in body:
-            raise GraphQLError([{"message": "EverReal's answer carries no data."}])
+        if response.status_code != 200 or "data" not in body:
+            raise EverRealBadResponse(
+                f"EverReal's GraphQL answer carries no data (HTTP {response.status_code}).",
+                status=response.status_code,
+            )
         return body["data"]
 
-    def userinfo(self) -> Any:
+    def userinfo(self) -> dict[str, Any]:
         """EverReal's userinfo of the holder, as the re-sync needs it."""
         response = self.get(USERINFO_PATH)
-        response.raise_for_status()
-        return response.json()
+        if response.status_code != 200:
+            raise EverRealBadResponse(
+                f"EverReal's userinfo answered HTTP {response.status_code}.",
+                status=response.status_code,
+            )
+        return json_body(response, "userinfo")
 
     def sleep(self, seconds: float) -> None:
         """Wait before a retry; tests override it to record instead."""
@@ -185,17 +191,20 @@ class EverRealClient:
         self, method: str, path: str, idempotent: bool, kwargs: dict[str, Any]
     ) -> requests.Response:
         url = self.url(path)
-        kwargs.setdefault("timeout", conf.TIMEOUT)
+        deadline = Deadline.for_operation()
+        kwargs.pop("timeout", None)  # the deadline decides
         headers = kwargs.pop("headers", None) or {}
         failures = 0
         refreshed = rate_limited = False
         while True:
-            token = self.tokens.access_token()
+            token = self.tokens.access_token(deadline)
             response: requests.Response | None = None
             try:
-                response = self.session.request(
+                response = transport.send(
                     method,
                     url,
+                    deadline=deadline,
+                    http=self.session,
                     headers={**protocol.language_cookie(), **headers},
                     auth=BearerAuth(token),
                     **kwargs,
@@ -206,11 +215,15 @@ class EverRealClient:
                 status = response.status_code
                 if status == 401 and not refreshed:
                     refreshed = True
-                    self.tokens.refresh(rejected=token)
+                    self.tokens.refresh(rejected=token, deadline=deadline)
                     continue
                 if status == 429:
                     wait = protocol.retry_after(response)
-                    if rate_limited or (wait or 0) > conf.MAX_RATE_LIMIT_WAIT:
+                    if (
+                        rate_limited
+                        or (wait or 0) > conf.MAX_RATE_LIMIT_WAIT
+                        or (wait or 0) >= deadline.remaining()
+                    ):
                         raise EverRealRateLimited(
                             f"EverReal's rate limit is spent ({method} {path}).",
                             retry_after=wait,
@@ -218,18 +231,22 @@ class EverRealClient:
                     rate_limited = True
                     self.sleep(conf.RETRY_BACKOFF if wait is None else wait)
                     continue
-                if status not in RETRY_STATUSES:
+                if status < 500:
                     return response
                 problem = f"HTTP {status}"
             failures += 1
-            if not idempotent or failures > conf.RETRIES:
+            delay = conf.RETRY_BACKOFF * 2 ** (failures - 1)
+            if (
+                not idempotent
+                or failures > conf.RETRIES
+                or delay >= deadline.remaining()
+            ):
                 raise EverRealUnavailable(
                     f"EverReal did not answer {method} {path} ({problem}).",
                     retry_after=None
                     if response is None
                     else protocol.retry_after(response),
                 )
-            delay = conf.RETRY_BACKOFF * 2 ** (failures - 1)
             logger.info(
                 "EverReal %s %s failed (%s); retrying in %gs.",
                 method,
@@ -238,3 +255,18 @@ class EverRealClient:
                 delay,
             )
             self.sleep(delay)
+
+
+def json_body(response: requests.Response, what: str) -> dict[str, Any]:
+    """The JSON object EverReal answered; ``EverRealBadResponse`` for anything else."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise EverRealBadResponse(
+            f"EverReal's {what} answer is not a JSON object "
+            f"(HTTP {response.status_code}, {response.headers.get('Content-Type', 'no type')}).",
+            status=response.status_code,
+        )
+    return body

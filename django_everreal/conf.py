@@ -80,7 +80,21 @@ class Settings:
 
     @property
     def TIMEOUT(self) -> float:
+        """Seconds one attempt at EverReal may take in all: connect, headers and body."""
         return float(getattr(settings, "EVERREAL_TIMEOUT", 10))
+
+    @property
+    def DEADLINE(self) -> float:
+        """Seconds one call may take in all: attempts, backoff and waiting for a refresh.
+
+        Keep it below the web server's worker timeout (gunicorn: 30 s).
+        """
+        return float(getattr(settings, "EVERREAL_DEADLINE", 20))
+
+    @property
+    def REFRESH_COOLDOWN(self) -> float:
+        """Seconds after a failed refresh during which callers fail fast instead of retrying."""
+        return max(float(getattr(settings, "EVERREAL_REFRESH_COOLDOWN", 5)), 0.0)
 
     @property
     def RETRIES(self) -> int:

@@ -51,12 +51,24 @@ class EverRealUnavailable(EverRealError):
         self.retry_after = retry_after
 
 
+class EverRealBadResponse(EverRealUnavailable):
+    """EverReal answered something this app cannot use (an error, not JSON, HTML)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class EverRealRateLimited(EverRealUnavailable):
     """EverReal's rate limit (300 requests a minute per API) is spent for longer than we wait."""
 
 
 class GraphQLError(EverRealError):
-    """EverReal's GraphQL API answered with ``errors``."""
+    """EverReal's GraphQL API answered with ``errors``.
+
+    Unhandled in a view, the middleware answers 502: EverReal refused what
+    the site asked for.
+    """
 
     def __init__(self, errors: list[Any]) -> None:
         messages = [e.get("message", "") for e in errors if isinstance(e, dict)]

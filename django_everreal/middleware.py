@@ -18,16 +18,19 @@ from django.http import HttpResponse
 from django.http import JsonResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
+from django.utils.functional import Promise
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from django_everreal.client import EverRealClient
 from django_everreal.exceptions import AccountNotLinked
 from django_everreal.exceptions import EverRealUnavailable
+from django_everreal.exceptions import GraphQLError
 from django_everreal.exceptions import ReauthenticationRequired
 
 REAUTHENTICATION_REQUIRED = _("Your EverReal login has expired. Please log in again.")
 UNAVAILABLE = _("EverReal cannot be reached right now. Please try again in a moment.")
+REFUSED = _("EverReal could not answer this request.")
 
 
 class EverRealRequest(HttpRequest):
@@ -76,7 +79,8 @@ class EverRealMiddleware:
     ``LOGIN_URL`` (with ``next``) for pages and a 401 JSON answer with the
     ``login_url`` for API requests; ``EverRealUnavailable`` becomes a 503
     page (``everreal/unavailable.html``) or a 503 JSON answer, with
-    ``Retry-After`` when EverReal said when.
+    ``Retry-After`` when EverReal said when; a ``GraphQLError`` no view
+    handled becomes a 502 page or JSON answer.
 
     Place it after ``django.contrib.auth.middleware.AuthenticationMiddleware``:
     it needs ``request.user``.
@@ -143,25 +147,27 @@ class EverRealMiddleware:
                 )
             return redirect_to_login(request.get_full_path())
         if isinstance(exception, EverRealUnavailable):
-            response: HttpResponse
-            if wants_json(request):
-                response = JsonResponse(
-                    {"error": "everreal_unavailable", "message": str(UNAVAILABLE)},
-                    status=503,
-                )
-            else:
-                response = HttpResponse(
-                    render_to_string(
-                        "everreal/unavailable.html",
-                        {"message": UNAVAILABLE},
-                        request=request,
-                    ),
-                    status=503,
-                )
+            response = error_response(request, 503, "everreal_unavailable", UNAVAILABLE)
             if exception.retry_after is not None:
                 response["Retry-After"] = str(math.ceil(exception.retry_after))
             return response
+        if isinstance(exception, GraphQLError):
+            return error_response(request, 502, "everreal_error", REFUSED)
         return None
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: Promise
+) -> HttpResponse:
+    """EverReal's failure as JSON for code, as the ``everreal/unavailable.html`` page for people."""
+    if wants_json(request):
+        return JsonResponse({"error": code, "message": str(message)}, status=status)
+    return HttpResponse(
+        render_to_string(
+            "everreal/unavailable.html", {"message": message}, request=request
+        ),
+        status=status,
+    )
 
 
 def wants_json(request: HttpRequest) -> bool:

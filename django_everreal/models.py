@@ -56,6 +56,7 @@ TOKEN_FIELD_NAMES = [
     "encrypted_refresh_token",
     "access_token_expires_at",
     "tokens_refreshed_at",
+    "refresh_failed_at",
     "reauth_required",
 ]
 
@@ -74,6 +75,12 @@ class TokenFields(models.Model):
     )
     tokens_refreshed_at = models.DateTimeField(
         _("tokens last refreshed"), null=True, blank=True, editable=False
+    )
+    #: When a refresh last failed for a passing reason: for
+    #: ``EVERREAL_REFRESH_COOLDOWN`` after it, callers fail fast instead of
+    #: each trying again.
+    refresh_failed_at = models.DateTimeField(
+        _("refresh last failed"), null=True, blank=True, editable=False
     )
     reauth_required = models.BooleanField(_("re-login needed"), default=False)
 
@@ -106,7 +113,21 @@ class TokenFields(models.Model):
             now + timedelta(seconds=expires_in) if expires_in is not None else None
         )
         self.tokens_refreshed_at = now
+        self.refresh_failed_at = None
         self.reauth_required = False
+
+    def refresh_cooling_down(self, now: datetime | None = None) -> float:
+        """Seconds left of the pause after a failed refresh; 0 when there is none."""
+        if self.refresh_failed_at is None:
+            return 0.0
+        until = self.refresh_failed_at + timedelta(seconds=conf.REFRESH_COOLDOWN)
+        return max(0.0, (until - (now or timezone.now())).total_seconds())
+
+    def access_token_expired(self, now: datetime | None = None) -> bool:
+        """True when there is no access token or its lifetime is over."""
+        if not self.encrypted_access_token or self.access_token_expires_at is None:
+            return True
+        return self.access_token_expires_at <= (now or timezone.now())
 
     def access_token_due(self, now: datetime | None = None) -> bool:
         """True when the access token is missing or expires within the leeway."""

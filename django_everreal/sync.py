@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
+from django_everreal.exceptions import EverRealBadResponse
 from django_everreal.exceptions import EverRealError
 from django_everreal.exceptions import InvalidUserInfo
 from django_everreal.exceptions import ReauthenticationRequired
@@ -535,13 +536,11 @@ class ResyncTally:
 
 def _failure(exc: Exception) -> str:
     """A short reason that names no token."""
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+    if isinstance(exc, EverRealBadResponse) and exc.status not in (None, 200):
         # Translators: status is an HTTP status code such as 500.
-        return gettext("EverReal answered HTTP %(status)s") % {
-            "status": exc.response.status_code
-        }
+        return gettext("EverReal answered HTTP %(status)s") % {"status": exc.status}
     if isinstance(exc, InvalidUserInfo):
         return gettext("EverReal's userinfo has no id")
-    if isinstance(exc, ValueError) and not isinstance(exc, EverRealError):
+    if isinstance(exc, EverRealBadResponse):
         return gettext("EverReal's userinfo is not JSON")
     return str(exc) or type(exc).__name__

@@ -4,23 +4,30 @@ A refresh takes the token row with ``select_for_update()`` and checks again
 whether it is still due once it holds the lock, so of many threads,
 processes or hosts that find a token due, one refreshes and the others use
 its result. Where the database has no row locks (SQLite) a lock per token
-row in this process does the same for threads.
+row in this process does the same for threads. Waiting for the lock ends by
+the caller's deadline, and after a refresh failed for a passing reason the
+others fail fast for ``EVERREAL_REFRESH_COOLDOWN`` instead of queueing up to
+try again.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
-from contextlib import AbstractContextManager
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
+from django.db import OperationalError
 from django.db import router
 from django.db import transaction
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
+from django_everreal import transport
 from django_everreal.backends import TOKEN_PATH
 from django_everreal.conf import conf
 from django_everreal.exceptions import EverRealUnavailable
@@ -29,6 +36,9 @@ from django_everreal.models import TOKEN_FIELD_NAMES
 from django_everreal.models import TokenFields
 from django_everreal.signals import reauthentication_required
 from django_everreal.signals import tokens_refreshed
+from django_everreal.transport import Deadline
+
+logger = logging.getLogger("django_everreal")
 
 _process_locks: defaultdict[tuple[str, Any], threading.Lock] = defaultdict(
     threading.Lock
@@ -44,44 +54,79 @@ class TokenStore:
     """Hands out a valid access token for one token holder.
 
     The holder is an ``Account`` or a ``ServiceAccount`` (any ``TokenFields``
-    model); after a refresh it carries the new tokens.
+    model); after a refresh it carries the new tokens. The decrypted access
+    token is kept in memory while the store lives, never written anywhere.
     """
 
     def __init__(self, holder: TokenFields) -> None:
         self.holder = holder
+        self._decrypted: tuple[str, str] | None = None
 
     @sensitive_variables()
-    def access_token(self) -> str:
-        """The stored access token, refreshed first when it is due."""
+    def access_token(self, deadline: Deadline | None = None) -> str:
+        """The stored access token, refreshed first when it is due.
+
+        When the refresh fails for a passing reason and the token has not
+        actually expired yet (it is only within ``EVERREAL_REFRESH_LEEWAY``),
+        the token is used as it is.
+        """
         if self.holder.reauth_required:
             raise self.reauthentication_error()
         if not self.holder.access_token_due():
-            return self.holder.access_token
-        return self.refresh()
+            return self._plain_access_token()
+        try:
+            return self.refresh(deadline=deadline)
+        except EverRealUnavailable as exc:
+            if self.holder.access_token_expired():
+                raise
+            logger.warning("EverReal token refresh failed (%s); using the token.", exc)
+            return self._plain_access_token()
+
+    def _plain_access_token(self) -> str:
+        encrypted = self.holder.encrypted_access_token
+        if self._decrypted is None or self._decrypted[0] != encrypted:
+            self._decrypted = (encrypted, self.holder.access_token)
+        return self._decrypted[1]
 
     @sensitive_variables()
-    def refresh(self, rejected: str | None = None) -> str:
+    def refresh(
+        self, rejected: str | None = None, deadline: Deadline | None = None
+    ) -> str:
         """Refresh the tokens unless another caller already did; the new access token.
 
         *rejected* is an access token EverReal just answered 401 to: a refresh
-        happens unless the stored token is already a different one.
+        happens unless the stored token is already a different one. Waiting
+        for another caller's refresh, and the refresh itself, end by
+        *deadline* (default: ``EVERREAL_DEADLINE`` from now).
         """
+        deadline = deadline or Deadline.for_operation()
         model = type(self.holder)
         dead = False
-        with self._process_lock(), transaction.atomic(using=router.db_for_write(model)):
-            locked = model._default_manager.select_for_update().get(pk=self.holder.pk)
+        failure: EverRealUnavailable | None = None
+        with self._process_lock(deadline), transaction.atomic(using=self._db):
+            locked = self._lock_row(deadline)
+            now = timezone.now()
             if locked.reauth_required:
                 dead = True
             elif self._still_valid(locked, rejected):
                 self._adopt(locked)
-                return locked.access_token
+                return self._plain_access_token()
             elif not locked.has_refresh_token:
                 dead = True
+            elif cooling_down := locked.refresh_cooling_down(now):
+                self._adopt(locked)
+                raise EverRealUnavailable(
+                    "EverReal's token endpoint failed moments ago; not trying again yet.",
+                    retry_after=cooling_down,
+                )
             else:
                 try:
-                    response = self.request_refresh(locked.refresh_token)
+                    response = self.request_refresh(locked.refresh_token, deadline)
                 except RefreshTokenRejected:
                     dead = True
+                except EverRealUnavailable as exc:
+                    failure = exc
+                    locked.refresh_failed_at = timezone.now()
                 else:
                     locked.set_tokens(
                         str(response["access_token"]),
@@ -92,11 +137,34 @@ class TokenStore:
                 locked.reauth_required = True
             locked.save(update_fields=TOKEN_FIELD_NAMES)
         self._adopt(locked)
+        if failure is not None:
+            raise failure
         if dead:
             reauthentication_required.send(sender=model, holder=locked)
             raise self.reauthentication_error()
         tokens_refreshed.send(sender=model, holder=locked)
-        return locked.access_token
+        return self._plain_access_token()
+
+    @property
+    def _db(self) -> str:
+        return router.db_for_write(type(self.holder))
+
+    def _lock_row(self, deadline: Deadline) -> TokenFields:
+        """The holder's row, locked; waiting for another refresh ends by *deadline*."""
+        model = type(self.holder)
+        connection = transaction.get_connection(self._db)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, true)",
+                    [f"{max(1, int(deadline.remaining() * 1000))}ms"],
+                )
+        try:
+            return model._default_manager.select_for_update().get(pk=self.holder.pk)
+        except OperationalError as exc:
+            raise EverRealUnavailable(
+                "Another refresh of this EverReal token is still running."
+            ) from exc
 
     @staticmethod
     def _still_valid(locked: TokenFields, rejected: str | None) -> bool:
@@ -108,21 +176,35 @@ class TokenStore:
         for name in TOKEN_FIELD_NAMES:
             setattr(self.holder, name, getattr(locked, name))
 
-    def _process_lock(self) -> AbstractContextManager[Any]:
-        model = type(self.holder)
-        connection = transaction.get_connection(router.db_for_write(model))
+    @contextmanager
+    def _process_lock(self, deadline: Deadline) -> Iterator[None]:
+        """Where the database has no row locks, threads of this process take turns."""
+        connection = transaction.get_connection(self._db)
         if connection.features.has_select_for_update:
-            return nullcontext()
+            yield
+            return
+        model = type(self.holder)
         with _process_locks_guard:
-            return _process_locks[(model._meta.label, self.holder.pk)]
+            lock = _process_locks[(model._meta.label, self.holder.pk)]
+        if not lock.acquire(timeout=max(0.0, deadline.remaining())):
+            raise EverRealUnavailable(
+                "Another refresh of this EverReal token is still running."
+            )
+        try:
+            yield
+        finally:
+            lock.release()
 
     @sensitive_variables()
-    def request_refresh(self, refresh_token: str) -> dict[str, Any]:
+    def request_refresh(
+        self, refresh_token: str, deadline: Deadline | None = None
+    ) -> dict[str, Any]:
         """One refresh-token grant against EverReal's token endpoint.
 
         Raises ``RefreshTokenRejected`` when the refresh token is dead
         (``invalid_grant``, or any 401) and ``EverRealUnavailable`` for
-        everything that may pass (network, 429, 5xx, a garbled answer).
+        everything that may pass (network, timeout, 429, 5xx, a garbled
+        answer).
         """
         payload = {
             "grant_type": "refresh_token",
@@ -131,9 +213,10 @@ class TokenStore:
             "client_secret": conf.SECRET,
         }
         try:
-            response = requests.post(
+            response = transport.send(
+                "POST",
                 conf.origin + TOKEN_PATH,
-                timeout=conf.TIMEOUT,
+                deadline=deadline or Deadline.for_operation(),
                 **protocol.token_request_kwargs(payload, conf.TOKEN_REQUEST_FORMAT),
             )
         except requests.RequestException as exc:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.test import override_settings
 from django.utils import timezone
 from django.utils import translation
 
@@ -215,14 +216,23 @@ def test_due_token_is_refreshed_before_the_call(api, account, everreal_fake):
     assert not account.access_token_due()
 
 
-def test_rotated_refresh_token_replaces_the_old_one(api, account, everreal_fake):
+@pytest.mark.parametrize("strict", [False, True])
+def test_rotated_refresh_token_replaces_the_old_one(
+    api, account, everreal_fake, strict
+):
+    """EverReal keeps the old one valid (up to 50); the fake can revoke it instead."""
+    everreal_fake.revoke_rotated_refresh_tokens = strict
     old_refresh = account.refresh_token
     make_due(account)
     api.get(USERINFO_PATH)
     account.refresh_from_db()
     assert account.refresh_token != old_refresh
-    with pytest.raises(FakeEverRealError, match="revoked"):
-        everreal_fake.verify(old_refresh)
+    assert everreal_fake.verify(account.refresh_token)
+    if strict:
+        with pytest.raises(FakeEverRealError, match="revoked"):
+            everreal_fake.verify(old_refresh)
+    else:
+        assert everreal_fake.verify(old_refresh)
 
 
 def test_without_rotation_the_refresh_token_is_kept(api, account, everreal_fake):
@@ -310,7 +320,14 @@ def test_refresh_faults_lose_no_token(api, account, everreal_fake, fault):
     assert account.reauth_required is False
     assert everreal_fake.calls("userinfo") == []
 
-    assert api.get(USERINFO_PATH).status_code == 200
+    # Right after, callers fail fast instead of trying again...
+    refreshes = len(everreal_fake.calls("token"))
+    with pytest.raises(EverRealUnavailable, match="moments ago"):
+        EverRealClient(account).get(USERINFO_PATH)
+    assert len(everreal_fake.calls("token")) == refreshes
+    # ...and once the pause is over, the next call refreshes and succeeds.
+    with override_settings(EVERREAL_REFRESH_COOLDOWN=0):
+        assert api.get(USERINFO_PATH).status_code == 200
     assert stored_tokens(account)[0] != before[0]
 
 
@@ -339,9 +356,16 @@ def test_api_5xx_gives_up_after_the_retries(api, everreal_fake, settings):
     assert api.sleeps == [0.5, 1.0, 2.0]
 
 
-def test_other_errors_are_returned_not_retried(api, everreal_fake):
+def test_500_is_retried_like_any_5xx(api, everreal_fake):
     everreal_fake.fail_next("userinfo", 500)
-    assert api.get(USERINFO_PATH).status_code == 500
+    assert api.get(USERINFO_PATH).status_code == 200
+    assert [call.status for call in everreal_fake.calls("userinfo")] == [500, 200]
+
+
+@pytest.mark.parametrize("status", [400, 403, 404])
+def test_4xx_is_returned_not_retried(api, everreal_fake, status):
+    everreal_fake.fail_next("userinfo", status)
+    assert api.get(USERINFO_PATH).status_code == status
     assert len(everreal_fake.calls("userinfo")) == 1
 
 
@@ -366,11 +390,20 @@ def test_network_errors_give_up_as_unavailable(api, everreal_fake):
     assert len(everreal_fake.calls("userinfo")) == 3
 
 
-def test_timeout_setting_is_the_default(api, everreal_fake, settings):
+def test_timeout_setting_bounds_an_attempt(api, everreal_fake, settings):
     settings.EVERREAL_TIMEOUT = 90
+    settings.EVERREAL_DEADLINE = 120
     everreal_fake.delay_next("userinfo", 60)
     assert api.get(USERINFO_PATH).status_code == 200
     assert len(everreal_fake.calls("userinfo")) == 1
+
+
+def test_deadline_bounds_an_attempt_too(api, everreal_fake, settings):
+    settings.EVERREAL_TIMEOUT = 90
+    settings.EVERREAL_DEADLINE = 30
+    everreal_fake.delay_next("userinfo", 60)
+    assert api.get(USERINFO_PATH).status_code == 200
+    assert len(everreal_fake.calls("userinfo")) == 2
 
 
 @pytest.mark.parametrize(

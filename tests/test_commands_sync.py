@@ -55,9 +55,9 @@ def test_sync_applies_what_everreal_now_says(linked, everreal_fake):
 
 
 def test_one_failure_does_not_stop_the_rest(linked, everreal_fake):
-    everreal_fake.fail_next("userinfo", 500, {"message": "boom"})  # Anna's, the first
+    everreal_fake.fail_next("userinfo", 403, {"message": "boom"})  # Anna's, the first
     out, err, failure = run()
-    assert "anna@example.com: failed: EverReal answered HTTP 500" in err
+    assert "anna@example.com: failed: EverReal answered HTTP 403" in err
     assert "tom@example.com: synced" in out
     assert failure == "Synced 1, re-login needed 1, failed 1."
     assert len(everreal_fake.calls("userinfo")) == 2

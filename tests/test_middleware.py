@@ -118,6 +118,49 @@ def test_unavailable_json(client, anna, everreal_fake):
     assert "Retry-After" not in response
 
 
+HTML_PAGE = "<html><body>Maintenance</body></html>"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        lambda fake: fake.fail_next("graphql", 500, times=3),
+        lambda fake: fake.fail_next("graphql", 502, HTML_PAGE, times=3),
+        lambda fake: fake.fail_next("graphql", 200, HTML_PAGE),
+        lambda fake: fake.fail_next("graphql", 200, {"no": "data"}),
+        lambda fake: fake.drop_next("graphql", times=3),
+    ],
+    ids=["500", "502-html", "200-html", "200-no-data", "reset"],
+)
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_no_everreal_answer_makes_a_500(
+    client, anna, everreal_fake, settings, fault, accept
+):
+    settings.EVERREAL_RETRY_BACKOFF = 0
+    fault(everreal_fake)
+    response = client.get("/directory/", HTTP_ACCEPT=accept)
+    assert response.status_code == 503
+    if accept == "application/json":
+        assert response.json()["error"] == "everreal_unavailable"
+    else:
+        assert b"EverReal cannot be reached right now" in response.content
+    # The next request goes through.
+    assert client.get("/directory/", **JSON).json()["emails"]
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_graphql_errors_are_a_502(client, anna, everreal_fake, accept):
+    everreal_fake.fail_next(
+        "graphql", 200, {"errors": [{"message": "Cannot query field"}], "data": None}
+    )
+    response = client.get("/directory/", HTTP_ACCEPT=accept)
+    assert response.status_code == 502
+    if accept == "application/json":
+        assert response.json()["error"] == "everreal_error"
+    else:
+        assert b"EverReal could not answer this request." in response.content
+
+
 def test_other_exceptions_pass_through():
     middleware = EverRealMiddleware(lambda request: HttpResponse())
     request = RequestFactory().get("/")

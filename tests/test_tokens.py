@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -147,12 +148,17 @@ def test_transient_failures_keep_the_tokens(everreal_fake, fault):
         everreal_fake.fail_next("token", int(fault), "<html>unavailable</html>")
     with pytest.raises(EverRealUnavailable) as caught:
         TokenStore(account).access_token()
-    assert Account.objects.values().get(pk=account.pk) == before
+    after = Account.objects.values().get(pk=account.pk)
+    assert after.pop("refresh_failed_at") is not None
+    before.pop("refresh_failed_at")
+    assert after == before
     if fault == "429":
         assert caught.value.retry_after == 7
-    # The next call tries again and succeeds.
-    assert everreal_fake.verify(TokenStore(account).access_token())
-    assert Account.objects.get(pk=account.pk).reauth_required is False
+    # Once the pause after the failure is over, the next call tries again and succeeds.
+    with override_settings(EVERREAL_REFRESH_COOLDOWN=0):
+        assert everreal_fake.verify(TokenStore(account).access_token())
+    account = Account.objects.get(pk=account.pk)
+    assert (account.reauth_required, account.refresh_failed_at) == (False, None)
 
 
 @pytest.mark.django_db
@@ -268,3 +274,51 @@ def test_four_processes_refresh_once(everreal_server):
     stored = Account.objects.get(pk=account.pk).access_token
     assert results == [hashlib.sha256(stored.encode()).hexdigest()] * 4
     assert len(refreshes(fake)) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_callers_do_not_pile_up_behind_a_hanging_token_endpoint(everreal_server):
+    """K requests of one user, the token endpoint hanging: one refresh, all end in time.
+
+    The first caller's refresh times out; the others, queued on the row lock,
+    then fail fast (the pause after a failed refresh) instead of each
+    holding the lock for another timeout.
+    """
+    fake = everreal_server.fake
+    account = linked_account(fake)
+    callers = 4
+    fake.delay_next("token", 30, times=callers)
+    barrier = threading.Barrier(callers, timeout=30)
+    outcomes: list[str] = []
+    durations: list[float] = []
+
+    def worker():
+        try:
+            holder = Account.objects.get(pk=account.pk)
+            barrier.wait()
+            started = time.monotonic()
+            try:
+                TokenStore(holder).access_token()
+            except EverRealUnavailable:
+                outcomes.append("unavailable")
+            durations.append(time.monotonic() - started)
+        finally:
+            connection.close()
+
+    with override_settings(
+        SOCIAL_AUTH_EVERREAL_BASE_URL=everreal_server.url,
+        EVERREAL_TIMEOUT=1,
+        EVERREAL_DEADLINE=3,
+    ):
+        threads = [threading.Thread(target=worker) for _ in range(callers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert outcomes == ["unavailable"] * callers
+    assert len(refreshes(fake)) == 1
+    # Each ends within its deadline (with room for scheduling), none after another timeout.
+    assert max(durations) < 3 + 1
+    account.refresh_from_db()
+    assert account.reauth_required is False

@@ -10,4 +10,5 @@ urlpatterns = [
     path("userinfo/", views.userinfo),
     path("untouched/", views.untouched),
     path("async-userinfo/", views.async_userinfo),
+    path("directory/", views.directory),
 ]

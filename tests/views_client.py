@@ -25,3 +25,13 @@ async def async_userinfo(request: EverRealRequest) -> HttpResponse:
         return JsonResponse({"linked": False})
     payload = await sync_to_async(client.userinfo)()
     return JsonResponse({"linked": True, "email": payload["email"]})
+
+
+def directory(request: EverRealRequest) -> HttpResponse:
+    """The README's example: a page of EverReal's users through GraphQL."""
+    assert request.everreal is not None
+    data = request.everreal.graphql(
+        "query Users($take: Int!) { users(input: {paging: {skip: 0, take: $take}}) { email } }",
+        {"take": 2},
+    )
+    return JsonResponse({"emails": [user["email"] for user in data["users"]]})
