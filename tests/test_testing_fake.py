@@ -545,7 +545,8 @@ def test_token_endpoint_only_accepts_post(fake):
 # Refresh.
 
 
-def test_refresh_with_rotation_kills_the_old_refresh_token(fake):
+def test_refresh_with_rotation_keeps_the_old_refresh_token_valid(fake):
+    """EverReal keeps up to 50 refresh tokens per client and user, old ones too."""
     fake.refresh_expires_in_as_string = False
     first = password_grant().json()
     response = post_token(
@@ -555,15 +556,62 @@ def test_refresh_with_rotation_kills_the_old_refresh_token(fake):
     body = response.json()
     assert set(body) == {"access_token", "refresh_token", "expires_in"}
     assert body["expires_in"] == 3600
+    assert body["refresh_token"] != first["refresh_token"]
     assert userinfo(body["access_token"]).status_code == 200
+    assert fake.refresh_token_count("anna@example.com") == 2
     again = post_token(grant_type="refresh_token", refresh_token=first["refresh_token"])
-    assert_error(again, 403, "invalid_grant", errors.REFRESH_TOKEN_REVOKED)
+    assert again.status_code == 200
+    assert fake.verify(first["refresh_token"])
     assert (
         post_token(
             grant_type="refresh_token", refresh_token=body["refresh_token"]
         ).status_code
         == 200
     )
+
+
+def test_rotation_pushes_out_the_oldest_refresh_token_after_50_newer_ones(fake):
+    first = password_grant().json()["refresh_token"]
+    latest = first
+    for _ in range(49):
+        latest = post_token(grant_type="refresh_token", refresh_token=latest).json()[
+            "refresh_token"
+        ]
+    assert fake.refresh_token_count("anna@example.com") == 50
+    assert fake.verify(first)
+    # The 50th rotation makes the first token the 51st newest: deleted.
+    fiftieth = post_token(grant_type="refresh_token", refresh_token=latest)
+    assert fiftieth.status_code == 200
+    assert fake.refresh_token_count("anna@example.com") == 50
+    refused = post_token(grant_type="refresh_token", refresh_token=first)
+    assert_error(refused, 403, "invalid_grant", errors.REFRESH_TOKEN_INVALID)
+    assert (
+        post_token(grant_type="refresh_token", refresh_token=latest).status_code == 200
+    )
+
+
+def test_revoke_rotated_refresh_tokens_option_kills_the_old_one(clock):
+    fake = FakeEverReal(clock=clock, revoke_rotated_refresh_tokens=True)
+    with fake.mock():
+        first = password_grant().json()
+        response = post_token(
+            grant_type="refresh_token", refresh_token=first["refresh_token"]
+        )
+        assert response.status_code == 200
+        body = response.json()
+        assert fake.refresh_token_count("anna@example.com") == 1
+        again = post_token(
+            grant_type="refresh_token", refresh_token=first["refresh_token"]
+        )
+        assert_error(again, 403, "invalid_grant", errors.REFRESH_TOKEN_REVOKED)
+        with pytest.raises(FakeEverRealError, match="revoked"):
+            fake.verify(first["refresh_token"])
+        assert (
+            post_token(
+                grant_type="refresh_token", refresh_token=body["refresh_token"]
+            ).status_code
+            == 200
+        )
 
 
 def test_refresh_without_rotation_matches_the_docs_sample_and_keeps_the_old_token(fake):
@@ -890,6 +938,18 @@ def test_a_handled_drop_issues_the_token_then_loses_the_answer(fake):
     fake.drop_next("token", handled=True)
     with pytest.raises(requests.ConnectionError):
         post_token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    # The lost answer's refresh token exists; the old one still works.
+    assert fake.refresh_token_count("anna@example.com") == 2
+    again = post_token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert again.status_code == 200
+
+
+def test_a_handled_drop_with_strict_revocation_kills_the_old_token(fake):
+    fake.revoke_rotated_refresh_tokens = True
+    first = password_grant().json()
+    fake.drop_next("token", handled=True)
+    with pytest.raises(requests.ConnectionError):
+        post_token(grant_type="refresh_token", refresh_token=first["refresh_token"])
     again = post_token(grant_type="refresh_token", refresh_token=first["refresh_token"])
     assert_error(again, 403, "invalid_grant", errors.REFRESH_TOKEN_REVOKED)
 
@@ -899,6 +959,7 @@ def test_an_unhandled_drop_leaves_state_alone(fake):
     fake.drop_next("token")
     with pytest.raises(requests.ConnectionError):
         post_token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert fake.refresh_token_count("anna@example.com") == 1
     assert (
         post_token(
             grant_type="refresh_token", refresh_token=first["refresh_token"]

@@ -299,6 +299,18 @@ def test_cli_serves_the_demo(cli, private_key):
     )
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.json()["access_token"] != tokens["access_token"]
+    assert refreshed.json()["refresh_token"] != tokens["refresh_token"]
+    # As at EverReal, rotation leaves the old refresh token valid.
+    again = requests.post(
+        f"{url}/accounts/oauth/token",
+        data={
+            **CLIENT,
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+        },
+        timeout=TIMEOUT,
+    )
+    assert again.status_code == 200, again.text
 
     wrong = requests.post(
         f"{url}/accounts/oauth/token",
@@ -354,3 +366,56 @@ def test_cli_with_a_users_file_and_no_rotation(tmp_path):
             refreshed = requests.post(token_url, json=refresh, timeout=TIMEOUT)
             assert refreshed.status_code == 200
             assert "refresh_token" not in refreshed.json()
+
+
+def test_cli_can_revoke_rotated_refresh_tokens():
+    with run_cli("--revoke-rotated-refresh-tokens", "--quiet") as (url, _, _stop):
+        token_url = f"{url}/accounts/oauth/token"
+        first = requests.post(
+            token_url,
+            json={
+                **CLIENT,
+                "grant_type": "password",
+                "username": "anna@example.com",
+                "password": "demo",
+                "scope": "offline_access *",
+            },
+            timeout=TIMEOUT,
+        ).json()
+        refresh = {**CLIENT, "grant_type": "refresh_token"}
+        rotated = requests.post(
+            token_url,
+            json={**refresh, "refresh_token": first["refresh_token"]},
+            timeout=TIMEOUT,
+        )
+        assert rotated.status_code == 200
+        again = requests.post(
+            token_url,
+            json={**refresh, "refresh_token": first["refresh_token"]},
+            timeout=TIMEOUT,
+        )
+        assert again.status_code == 403
+        assert again.json()["error_description"] == errors.REFRESH_TOKEN_REVOKED
+        newer = requests.post(
+            token_url,
+            json={**refresh, "refresh_token": rotated.json()["refresh_token"]},
+            timeout=TIMEOUT,
+        )
+        assert newer.status_code == 200
+
+
+def test_cli_refuses_revoking_rotated_tokens_without_rotation():
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "django_everreal.testing",
+            "--no-rotation",
+            "--revoke-rotated-refresh-tokens",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert process.returncode == 2
+    assert "not allowed with argument" in process.stderr

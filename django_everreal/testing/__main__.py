@@ -52,10 +52,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="S",
         help="seconds (default: %(default)s, 4 weeks)",
     )
-    parser.add_argument(
+    rotation = parser.add_mutually_exclusive_group()
+    rotation.add_argument(
         "--no-rotation",
         action="store_true",
         help="a refresh returns no new refresh token and the old one stays valid",
+    )
+    rotation.add_argument(
+        "--revoke-rotated-refresh-tokens",
+        action="store_true",
+        help=(
+            "a refresh that returns a new refresh token revokes the old one"
+            " (default: the old one stays valid until 50 newer ones push it"
+            " out, as at EverReal)"
+        ),
     )
     parser.add_argument(
         "--rate-limit",
@@ -96,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             access_token_lifetime=args.access_token_lifetime,
             refresh_token_lifetime=args.refresh_token_lifetime,
             rotate_refresh_tokens=not args.no_rotation,
+            revoke_rotated_refresh_tokens=args.revoke_rotated_refresh_tokens,
             rate_limit=args.rate_limit,
         )
         server = FakeEverRealServer(fake, host=args.host, port=args.port)

@@ -70,8 +70,11 @@ class FakeEverReal:
 
     Knobs are plain attributes, so a test may change them at any time:
     ``access_token_lifetime`` and ``refresh_token_lifetime`` (seconds),
-    ``rotate_refresh_tokens`` (a refresh returns a new refresh token and
-    kills the old one; off, it returns none and the old one stays valid),
+    ``rotate_refresh_tokens`` (a refresh returns a new refresh token; off,
+    it returns none), ``revoke_rotated_refresh_tokens`` (a rotation also
+    kills the refresh token it replaces; off by default, as at EverReal,
+    where an old refresh token stays valid until ``max_refresh_tokens``
+    newer ones of the same client and user push it out),
     ``refresh_expires_in_as_string`` (``"3600"`` in refresh responses, as in
     EverReal's docs), ``code_lifetime``, ``max_refresh_tokens`` (per client
     and user), ``require_pkce``, ``rate_limit`` and ``rate_limit_window``.
@@ -89,6 +92,7 @@ class FakeEverReal:
         access_token_lifetime: int = 3600,
         refresh_token_lifetime: int = 28 * 24 * 3600,
         rotate_refresh_tokens: bool = True,
+        revoke_rotated_refresh_tokens: bool = False,
         refresh_expires_in_as_string: bool = True,
         code_lifetime: int = 60,
         max_refresh_tokens: int = 50,
@@ -110,6 +114,7 @@ class FakeEverReal:
         self.access_token_lifetime = access_token_lifetime
         self.refresh_token_lifetime = refresh_token_lifetime
         self.rotate_refresh_tokens = rotate_refresh_tokens
+        self.revoke_rotated_refresh_tokens = revoke_rotated_refresh_tokens
         self.refresh_expires_in_as_string = refresh_expires_in_as_string
         self.code_lifetime = code_lifetime
         self.max_refresh_tokens = max_refresh_tokens

@@ -262,7 +262,10 @@ class AuthServer:
             "expires_in": expires_in,
         }
         if self.fake.rotate_refresh_tokens:
-            record.revoked = True
+            # EverReal keeps the old refresh token: at most 50 live per client
+            # and user, the oldest deleted as new ones come (``_issue``).
+            if self.fake.revoke_rotated_refresh_tokens:
+                record.revoked = True
             payload["refresh_token"], _ = self._issue(
                 client, user, "refresh", record.requested_scopes
             )
