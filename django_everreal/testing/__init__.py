@@ -12,6 +12,14 @@ One implementation, three ways to run it:
   ``with FakeEverRealServer(FakeEverReal()) as server: ... server.url``;
 * as pytest fixtures ``everreal_fake`` and ``everreal_server``.
 
+``FaultProxy`` (fixture ``everreal_proxy``) sits in front of the server and
+breaks exchanges on purpose: resets, hangs, slow or cut-off answers, gateway
+errors, HTML instead of JSON; see ``django_everreal.testing.proxy``.
+
+Like EverReal, a refresh rotates the refresh token and leaves the old one
+valid until 50 newer ones of the same client and user push it out;
+``FakeEverReal(revoke_rotated_refresh_tokens=True)`` revokes it at once.
+
 Demo client ``demo-client`` / ``demo-secret`` (any ``http://localhost:*`` or
 ``http://127.0.0.1:*`` redirect URI); demo users ``anna@example.com``
 (property manager) and ``tom@example.com`` (tenant), password ``demo``.
@@ -43,6 +51,10 @@ from django_everreal.testing.http_messages import FakeRequest
 from django_everreal.testing.http_messages import FakeResponse
 from django_everreal.testing.login import AUTHORIZE_PATH
 from django_everreal.testing.oauth import s256
+from django_everreal.testing.proxy import HTML_PAGE
+from django_everreal.testing.proxy import FaultProxy
+from django_everreal.testing.proxy import ProxiedRequest
+from django_everreal.testing.proxy import ProxyFault
 from django_everreal.testing.server import FakeEverRealServer
 
 __all__ = [
@@ -53,6 +65,7 @@ __all__ = [
     "DEMO_CLIENT_SECRET",
     "DEMO_PASSWORD",
     "GRAPHQL_PATH",
+    "HTML_PAGE",
     "TOKEN_PATH",
     "USERINFO_PATH",
     "Call",
@@ -66,7 +79,10 @@ __all__ = [
     "FakeResponse",
     "FakeUser",
     "Fault",
+    "FaultProxy",
     "Partner",
+    "ProxiedRequest",
+    "ProxyFault",
     "UsersFileError",
     "errors",
     "s256",

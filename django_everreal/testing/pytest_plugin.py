@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from django_everreal.testing.fake import FakeEverReal
     from django_everreal.testing.login_flow import EverRealLogin
+    from django_everreal.testing.proxy import FaultProxy
     from django_everreal.testing.server import FakeEverRealServer
 
 
@@ -36,6 +37,20 @@ def everreal_server() -> Iterator[FakeEverRealServer]:
 
     with FakeEverRealServer() as server:
         yield server
+
+
+@pytest.fixture
+def everreal_proxy(everreal_server: FakeEverRealServer) -> Iterator[FaultProxy]:
+    """A ``FaultProxy`` in front of ``everreal_server``; the fake's ``base_url`` is its ``.url``.
+
+    ``everreal_proxy.inject("/accounts/oauth/token", "reset")`` and so on;
+    the fake itself is ``everreal_server.fake``.
+    """
+    from django_everreal.testing.proxy import FaultProxy
+
+    with FaultProxy(everreal_server.host, everreal_server.port) as proxy:
+        everreal_server.fake.base_url = proxy.url
+        yield proxy
 
 
 @pytest.fixture
