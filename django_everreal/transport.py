@@ -84,13 +84,22 @@ class _DeadlineSocketReader(io.RawIOBase):
         return self.sock.recv_into(buffer)
 
 
+class _DeadlineSocket:
+    """What ``http.client`` reads an answer from: the socket, read by the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        self.sock = sock
+        self.deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineSocketReader(self.sock, self.deadline))
+
+
 class _DeadlineResponse(http.client.HTTPResponse):
     def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
-        super().__init__(sock, *args, **kwargs)
         deadline = _attempt.get()
-        if deadline is not None:
-            self.fp.close()
-            self.fp = io.BufferedReader(_DeadlineSocketReader(sock, deadline))
+        source: Any = sock if deadline is None else _DeadlineSocket(sock, deadline)
+        super().__init__(source, *args, **kwargs)
 
 
 class _HTTPConnection(HTTPConnection):
