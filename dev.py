@@ -4,11 +4,14 @@
     python3 dev.py demo    # the example site on SQLite and the fake EverReal
     python3 dev.py test    # the whole test suite (extra arguments go to pytest)
     python3 dev.py lint    # ruff and mypy
-    python3 dev.py bench   # login sync benchmark on SQLite and PostgreSQL
-                           # (--rounds N; writes benchmarks/results/sync.txt)
+    python3 dev.py bench   # the benchmarks: login sync on SQLite and PostgreSQL,
+                           # calls to EverReal (bench sync|outbound runs one;
+                           # --rounds N; writes benchmarks/results/*.txt)
 
 Each task creates ``.venv`` beside this file on first use and installs what it
-needs into it, so a machine with only Python 3.11+ is enough.
+needs into it, so a machine with only Python 3.11+ is enough. The benchmarks'
+own peers (Authlib, to compare with) come from ``benchmarks/requirements.txt``,
+never from the package's extras.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
+BENCH_REQUIREMENTS = ROOT / "benchmarks" / "requirements.txt"
 EXTRAS = {"demo": "", "test": "test", "lint": "test,lint", "bench": "test"}
 
 
@@ -56,6 +60,30 @@ def ensure_installed(extras: str) -> None:
     stamp.write_text(digest.hexdigest())
 
 
+def ensure_requirements(path: Path) -> None:
+    """Install the requirements file *path* into .venv unless already done."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    stamp = VENV / f".requirements-{path.parent.name}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"Installing {path.relative_to(ROOT)} into {VENV} ...", flush=True)
+    subprocess.run(
+        [
+            str(PYTHON),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--requirement",
+            str(path),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    stamp.write_text(digest)
+
+
 def run(*args: str, **kwargs: object) -> int:
     return subprocess.run([str(PYTHON), *args], cwd=ROOT, **kwargs).returncode  # type: ignore[call-overload]
 
@@ -80,7 +108,8 @@ def demo(args: list[str]) -> int:
 
 
 def bench(args: list[str]) -> int:
-    """The login sync benchmark: see benchmarks/README.rst."""
+    """The benchmarks, with their peers installed: see benchmarks/README.rst."""
+    ensure_requirements(BENCH_REQUIREMENTS)
     return run("-m", "benchmarks", *args)
 
 

@@ -9,6 +9,7 @@ import platform
 import statistics
 import subprocess
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,23 @@ naive" the sync over the naive loop for the same n (below 1: the sync is
 faster). Each cell is the median [min-max] of the per-round ratios; the n = 1
 row of "n / 1" compares two identical logins, so its spread is the noise."""
 LEGEND = textwrap.fill(" ".join(_LEGEND.split()), width=78)
+
+
+def grid(headings: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """A plain table: the first column left-aligned, the others right-aligned."""
+    widths = [
+        max(len(cell) for cell in column)
+        for column in zip(headings, *rows, strict=True)
+    ]
+
+    def line(cells: tuple[str, ...]) -> str:
+        first, *rest = zip(cells, widths, strict=True)
+        return GAP.join(
+            [first[0].ljust(first[1]), *(cell.rjust(width) for cell, width in rest)]
+        ).rstrip()
+
+    return [
+        line(headings),
+        GAP.join("-" * width for width in widths),
+        *(line(row) for row in rows),
+    ]

@@ -1,6 +1,6 @@
 """Run the login-sync benchmark on SQLite and PostgreSQL and write the tables.
 
-    python3 dev.py bench [--rounds N] [--sizes 1 10 100 1000] [--databases sqlite postgres]
+    python3 dev.py bench sync [--rounds N] [--sizes 1 10 100 1000] [--databases sqlite postgres]
 
 Each database runs in a process of its own (``benchmarks.measure``): SQLite on
 a fresh file in a temporary directory, PostgreSQL on a throwaway database
@@ -121,7 +121,7 @@ def postgres_database() -> Iterator[dict[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python3 dev.py bench", description=__doc__.splitlines()[0]
+        prog="python3 dev.py bench sync", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
         "--rounds",
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         django_version = result["django"]
 
     elapsed = time.perf_counter() - start
-    command = f"python3 dev.py bench --rounds {args.rounds}"
+    command = f"python3 dev.py bench sync --rounds {args.rounds}"
     lines = [
         "django-everreal: login sync cost by number of companies",
         f"({command}; {time.strftime('%Y-%m-%d')}, {elapsed:.0f} s in all)",
