@@ -29,10 +29,12 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
+from django_everreal import transport
 from django_everreal.backends import TOKEN_PATH
 from django_everreal.conf import conf
 from django_everreal.exceptions import heimdall_message
 from django_everreal.models import ServiceAccount
+from django_everreal.transport import Deadline
 
 logger = logging.getLogger("django_everreal")
 
@@ -126,9 +128,10 @@ class Command(BaseCommand):
             "grant_type": "password",
         }
         try:
-            response = requests.post(
+            response = transport.send(
+                "POST",
                 token_url,
-                timeout=conf.TIMEOUT,
+                deadline=Deadline.for_operation(),
                 **protocol.token_request_kwargs(payload, conf.TOKEN_REQUEST_FORMAT),
             )
         except requests.RequestException as exc:
