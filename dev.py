@@ -28,6 +28,14 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 BENCH_REQUIREMENTS = ROOT / "benchmarks" / "requirements.txt"
+PIP_INSTALL = [
+    str(PYTHON),
+    "-m",
+    "pip",
+    "install",
+    "--quiet",
+    "--disable-pip-version-check",
+]
 EXTRAS = {"demo": "", "test": "test", "lint": "test,lint", "bench": "test"}
 
 
@@ -47,16 +55,8 @@ def ensure_installed(extras: str) -> None:
     stamp = VENV / f".installed-{extras}"
     target = f".[{extras}]" if extras else "."
     print(f"Installing {target} into {VENV} ...", flush=True)
-    pip = [
-        str(PYTHON),
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-    ]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True, cwd=ROOT)
-    subprocess.run([*pip, "--editable", target], check=True, cwd=ROOT)
+    subprocess.run([*PIP_INSTALL, "--upgrade", "pip"], check=True, cwd=ROOT)
+    subprocess.run([*PIP_INSTALL, "--editable", target], check=True, cwd=ROOT)
     stamp.write_text(digest.hexdigest())
 
 
@@ -67,20 +67,7 @@ def ensure_requirements(path: Path) -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     print(f"Installing {path.relative_to(ROOT)} into {VENV} ...", flush=True)
-    subprocess.run(
-        [
-            str(PYTHON),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--requirement",
-            str(path),
-        ],
-        check=True,
-        cwd=ROOT,
-    )
+    subprocess.run([*PIP_INSTALL, "--requirement", str(path)], check=True, cwd=ROOT)
     stamp.write_text(digest)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import importlib
 import os
 import pstats
 import re
@@ -36,13 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
 
 from benchmarks import report
-from benchmarks.forwarder import CountingForwarder
+from django_everreal.testing.proxy import FaultProxy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -70,16 +68,6 @@ class Variant(NamedTuple):
     label: str
     call: Call
     close: Callable[[], None]
-
-
-class ConnectionCounter(Protocol):
-    @property
-    def url(self) -> str: ...
-
-    @property
-    def connections_opened(self) -> int: ...
-
-    def close(self) -> None: ...
 
 
 # Server and tokens.
@@ -359,7 +347,7 @@ def time_rounds(
 
 
 def count_connections(
-    counter: ConnectionCounter, make: Callable[[str], list[Variant]], requests_: int
+    counter: FaultProxy, make: Callable[[str], list[Variant]], requests_: int
 ) -> dict[str, int]:
     """Per variant, the TCP connections *requests_* calls open through *counter*.
 
@@ -377,27 +365,11 @@ def count_connections(
     return counts
 
 
-def counting_proxy(upstream: str, kind: str) -> tuple[ConnectionCounter, str]:
-    """A proxy to *upstream* counting the connections opened; what it is.
-
-    ``django_everreal.testing.FaultProxy`` where the tree has it (``kind``
-    ``auto`` or ``proxy``), else ``benchmarks.forwarder.CountingForwarder``.
-    """
+def counting_proxy(upstream: str) -> tuple[FaultProxy, str]:
+    """A ``FaultProxy`` to *upstream*, counting the connections opened; what it is."""
     parts = urlsplit(upstream)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    if kind != "forwarder":
-        try:
-            module: Any = importlib.import_module("django_everreal.testing.proxy")
-        except ImportError:
-            module = None
-        proxy_class = getattr(module, "FaultProxy", None)
-        if proxy_class is not None and hasattr(proxy_class, "connections_opened"):
-            proxy: ConnectionCounter = proxy_class(host, port).start()
-            return proxy, "django_everreal.testing.FaultProxy (connections_opened)"
-        if kind == "proxy":
-            raise RuntimeError("django_everreal.testing has no FaultProxy here.")
-    forwarder = CountingForwarder(host, port).start()
-    return forwarder, "benchmarks.forwarder.CountingForwarder"
+    proxy = FaultProxy(parts.hostname or "127.0.0.1", parts.port or 80).start()
+    return proxy, "django_everreal.testing.FaultProxy (connections_opened)"
 
 
 def profile(way: Variant, calls: int) -> dict[str, tuple[int, float, float]]:
@@ -629,13 +601,6 @@ def main(argv: list[str] | None = None) -> int:
         help=f"calls of each way whose connections are counted (default {REQUESTS})",
     )
     parser.add_argument(
-        "--counter",
-        choices=("auto", "proxy", "forwarder"),
-        default="auto",
-        help="what counts the connections: FaultProxy if there is one (auto), "
-        "FaultProxy (proxy) or benchmarks/forwarder.py (forwarder)",
-    )
-    parser.add_argument(
         "--profile",
         action="store_true",
         help="also profile the reused EverRealClient against the bare session",
@@ -664,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
         stored = account.encrypted_access_token
 
         print("  counting connections", file=sys.stderr, flush=True)
-        counter, counted_by = counting_proxy(server, args.counter)
+        counter, counted_by = counting_proxy(server)
         try:
             configure(counter.url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
             counts = count_connections(
@@ -701,8 +666,6 @@ def main(argv: list[str] | None = None) -> int:
         command += f" --calls {args.calls}"
     if args.requests_ != REQUESTS:
         command += f" --requests {args.requests_}"
-    if args.counter != "auto":
-        command += f" --counter {args.counter}"
     if args.profile:
         command += " --profile"
     lines = [
