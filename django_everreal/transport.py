@@ -118,15 +118,21 @@ class _HTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
+_POOL_CLASSES = {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
+
+
 class DeadlineAdapter(HTTPAdapter):
     """``requests``' adapter with connections whose answers keep the deadline."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _HTTPConnectionPool,
-            "https": _HTTPSConnectionPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS has connections of its own
+            manager.pool_classes_by_scheme = _POOL_CLASSES
+        return manager
 
 
 def new_session() -> requests.Session:
