@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from django_everreal.conf import conf
 
@@ -16,6 +17,8 @@ BACKEND = "django_everreal.backends.EverRealOAuth2"
 SCOPE_BACKEND = "django_everreal.auth.ScopeBackend"
 PIPELINE_STEP = "django_everreal.pipeline.sync_account"
 ASSOCIATE_BY_EMAIL = "social_core.pipeline.social_auth.associate_by_email"
+REPORTER_FILTER = "django_everreal.redaction.EverRealExceptionReporterFilter"
+REPORTER = "django_everreal.redaction.EverRealExceptionReporter"
 
 
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
@@ -28,6 +31,7 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         *check_pipeline(),
         *check_session_cookie(),
         *check_token_keys(),
+        *check_error_reports(),
     ]
 
 
@@ -199,5 +203,51 @@ def check_token_keys() -> list[checks.CheckMessage]:
             f"(at position {', '.join(invalid)}).",
             hint=hint,
             id="everreal.E008",
+        )
+    ]
+
+
+def _is_or_subclasses(setting: object, expected: str) -> bool:
+    """Whether the dotted path *setting* names the class *expected* or a subclass."""
+    if setting == expected:
+        return True
+    try:
+        configured = import_string(str(setting))
+    except ImportError:
+        return False
+    return isinstance(configured, type) and issubclass(
+        configured, import_string(expected)
+    )
+
+
+def check_error_reports() -> list[checks.CheckMessage]:
+    """With DEBUG on, Django's error page shows every frame's variables unfiltered.
+
+    Among them the login callback's code and state, the PKCE verifier and the
+    tokens; with Django's reporter also the query string and the GET values.
+    """
+    if not settings.DEBUG:
+        return []
+    missing = [
+        name
+        for name, expected in (
+            ("DEFAULT_EXCEPTION_REPORTER_FILTER", REPORTER_FILTER),
+            ("DEFAULT_EXCEPTION_REPORTER", REPORTER),
+        )
+        if not _is_or_subclasses(getattr(settings, name, ""), expected)
+    ]
+    if not missing:
+        return []
+    return [
+        checks.Warning(
+            f"DEBUG is on and {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not django-everreal's: error "
+            "pages show EverReal tokens, authorization codes, state and PKCE "
+            "verifiers in plain text.",
+            hint=(
+                f"Set DEFAULT_EXCEPTION_REPORTER_FILTER = '{REPORTER_FILTER}' and "
+                f"DEFAULT_EXCEPTION_REPORTER = '{REPORTER}' (or subclasses of them)."
+            ),
+            id="everreal.W004",
         )
     ]

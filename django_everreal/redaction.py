@@ -31,8 +31,13 @@ Two halves:
       DEFAULT_EXCEPTION_REPORTER = "django_everreal.redaction.EverRealExceptionReporter"
 
   The filter hides settings, POST values and frame variables that are or hold
-  secrets; the reporter also hides GET values (Django shows those unfiltered),
-  such as the ``code`` and ``state`` of the login callback.
+  secrets, with ``DEBUG = True`` too; the reporter also hides GET values
+  (Django shows those unfiltered), such as the ``code`` and ``state`` of the
+  login callback, and every value it knows to be secret wherever it appears.
+
+The filter also escapes control characters (CR, LF and the other C0 and C1
+controls) in each record's message and arguments, so that a value from the
+wire, such as EverReal's ``error_description``, cannot forge log lines.
 """
 
 from __future__ import annotations
@@ -42,14 +47,19 @@ import logging
 import re
 import traceback
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from functools import lru_cache
+from itertools import islice
 from types import FrameType
+from types import TracebackType
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.http import QueryDict
 from django.template.defaultfilters import pprint
+from django.utils.datastructures import MultiValueDict
 from django.utils.safestring import SafeString
 from django.utils.safestring import mark_safe
 from django.views.debug import ExceptionReporter
@@ -67,10 +77,16 @@ SECRET_NAMES = (
     "code_verifier",
     "password",
     "client_secret",
+    "accessToken",
+    "refreshToken",
+    "idToken",
+    "codeVerifier",
+    "clientSecret",
 )
 
-#: In error reports the login callback's ``state`` is hidden as well.
-REPORT_SECRET_NAMES = (*SECRET_NAMES, "state")
+#: In error reports the login callback's ``state``, and anything called a
+#: ``token``, are hidden as well.
+REPORT_SECRET_NAMES = (*SECRET_NAMES, "state", "token")
 
 #: Header names whose whole value is a secret.
 SECRET_HEADERS = (
@@ -82,9 +98,22 @@ SECRET_HEADERS = (
     "HTTP_COOKIE",
 )
 
-# Locals with these names are secrets whatever their value looks like; not
-# ``code``, which as a local is mostly an error or status code.
-_SECRET_LOCALS = frozenset(SECRET_NAMES) - {"code"}
+# Frame variables with these names are secrets whatever their value looks
+# like, when it is text or a container (an int ``code`` is a status code).
+_SECRET_LOCALS = frozenset(
+    {name.lower() for name in REPORT_SECRET_NAMES}
+    | {"secret", "verifier", "tokens", "token_response", "credentials"}
+)
+_SECRET_LOCAL_TYPES = (str, bytes, Mapping, list, tuple, set, frozenset)
+
+# Values worth replacing literally wherever they show in a report: long enough
+# not to hit ordinary text, and made of characters HTML escaping leaves alone,
+# so the text and the HTML report hold them the same.
+_LITERAL = re.compile(r"[^\s<>&'\"]{8,}")
+# Names whose values are collected for that: ``code`` as a local or a key is
+# mostly an error code, which the report should keep; the callback's code is
+# taken from the request.
+_COLLECTED_NAMES = frozenset(_SECRET_LOCALS - {"code"})
 
 # A cheap first look: text without any of these needs no regular expressions.
 _TRIGGER = re.compile(
@@ -94,6 +123,12 @@ _TRIGGER = re.compile(
 
 _JWT = r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
 _BEARER = r"(?<![A-Za-z0-9])(?P<scheme>Bearer)\s+[A-Za-z0-9\-._~+/]+=*"
+
+
+def _heads(alternatives: str) -> tuple[str, str]:
+    """Where a value named like a secret starts: after ``'name':`` or ``('name',``."""
+    key = rf"(?P<q>[\"'])(?:{alternatives})(?P=q)"
+    return rf"{key}\s*:", rf"(?<!\w)\(\s*{key}\s*,"
 
 
 @lru_cache(maxsize=4)
@@ -115,19 +150,36 @@ def _patterns(names: tuple[str, ...]) -> list[tuple[re.Pattern[str], str]]:
         (
             re.compile(
                 rf"(?P<head>(?<![A-Za-z0-9_-])(?:{headers})\s*[:=]\s*)(?=[^\s\"'])"
-                r"[^\r\n<>]+",
+                r"(?:(?!\\[rn])[^\r\n<>])+",
                 re.IGNORECASE,
             ),
             rf"\g<head>{REDACTED}",
         ),
-        # JSON and Python reprs: "access_token": "...", 'password': '...'.
-        (
-            re.compile(
-                rf"(?P<head>(?P<q>[\"'])(?:{alternatives})(?P=q)\s*:\s*"
-                r"(?P<vq>[\"']))(?:\\.|(?!(?P=vq)).)*(?P=vq)",
-                re.IGNORECASE,
-            ),
-            rf"\g<head>{REDACTED}\g<vq>",
+        # Python reprs with lists or tuples of values: a QueryDict's
+        # 'code': ['...'], dict(request.GET.lists()), ('state', ['...']).
+        *(
+            (
+                re.compile(
+                    rf"(?P<head>{head}\s*)(?P<open>[\[(])"
+                    r"(?:\s*b?(?P<iq>[\"'])(?:\\.|(?!(?P=iq)).)*(?P=iq)\s*,?)+"
+                    r"\s*(?P<close>[\])])",
+                    re.IGNORECASE,
+                ),
+                rf"\g<head>\g<open>'{REDACTED}'\g<close>",
+            )
+            for head in _heads(alternatives)
+        ),
+        # JSON and Python reprs: "access_token": "...", 'password': '...',
+        # b'...', and pairs from items(): ('state', '...').
+        *(
+            (
+                re.compile(
+                    rf"(?P<head>{head}\s*b?(?P<vq>[\"']))(?:\\.|(?!(?P=vq)).)*(?P=vq)",
+                    re.IGNORECASE,
+                ),
+                rf"\g<head>{REDACTED}\g<vq>",
+            )
+            for head in _heads(alternatives)
         ),
         # Query strings, form bodies and keyword arguments: code=..., password='...'.
         (
@@ -155,15 +207,38 @@ def redact(text: str, names: tuple[str, ...] = SECRET_NAMES) -> str:
     return text
 
 
+# C0 and C1 controls, DEL, and Unicode's line and paragraph separators: each
+# can end a log line, or rewrite one on a terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_ESCAPES = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    char = match.group()
+    return _CONTROL_ESCAPES.get(char) or repr(char)[1:-1]
+
+
+def escape_controls(text: str) -> str:
+    """*text* with control characters written as escapes: ``\\r``, ``\\n``, ``\\x1b``.
+
+    The result is one line. Backslashes are left alone, so escaping twice
+    gives the same text as escaping once.
+    """
+    return _CONTROL.sub(_escape_control, text)
+
+
 def _redact_value(value: Any) -> Any:
-    """A log argument with its secrets redacted; itself when it holds none."""
+    """A log argument with its secrets redacted and its controls escaped.
+
+    Itself when there is nothing to change; otherwise its (changed) text.
+    """
     if isinstance(value, str):
-        return redact(value)
+        return escape_controls(redact(value))
     if value is None or isinstance(value, (int, float)):
         return value
     text = str(value)
-    redacted = redact(text)
-    return value if redacted == text else redacted
+    cleaned = escape_controls(redact(text))
+    return value if cleaned == text else cleaned
 
 
 class RedactSecretsFilter(logging.Filter):
@@ -181,7 +256,11 @@ class RedactSecretsFilter(logging.Filter):
 
 
 def redact_record(record: logging.LogRecord) -> None:
-    """Redact *record* in place: arguments, message, traceback and stack."""
+    """Redact *record* in place: arguments, message, traceback and stack.
+
+    The message and the arguments also get their control characters escaped,
+    so the message is one line; the traceback and the stack keep theirs.
+    """
     if isinstance(record.args, Mapping):
         record.args = {key: _redact_value(v) for key, v in record.args.items()}
     elif isinstance(record.args, tuple):
@@ -191,7 +270,7 @@ def redact_record(record: logging.LogRecord) -> None:
     except Exception:
         record.msg = _redact_value(record.msg)
     else:
-        redacted = redact(message)
+        redacted = escape_controls(redact(message))
         if redacted != message:
             # The message is only redacted whole: redacting the format string
             # alone could eat its placeholders ("Bearer %s").
@@ -241,18 +320,145 @@ class _Redacted:
         return self.text
 
 
-class EverRealExceptionReporterFilter(SafeExceptionReporterFilter):
-    """Django's filter, plus EverReal's secrets by name and by look.
+def _is_secret_name(name: object) -> bool:
+    return isinstance(name, str) and name.lower() in _SECRET_LOCALS
 
-    Settings, POST and GET values named like ``code``, ``state``,
-    ``access_token``, ``refresh_token``, ``password``, ``client_secret`` or
-    ``code_verifier`` are hidden; so is any frame variable or value whose text
-    holds a token, a ``Bearer`` credential or such a parameter. Unlike
-    Django's own cleansing, this part works with ``DEBUG = True`` too: the
-    tokens are live credentials of real EverReal users on any machine.
+
+def _literals(values: Iterable[object]) -> set[str]:
+    """The texts among *values* worth replacing wherever they appear."""
+    return {
+        value
+        for value in values
+        if isinstance(value, str) and _LITERAL.fullmatch(value)
+    }
+
+
+def request_secrets(request: HttpRequest | None) -> set[str]:
+    """This request's single-use values and the client secret, to hide anywhere.
+
+    The login callback's ``code`` and ``state`` (and any other parameter named
+    like a secret) from the query and the form, and
+    ``SOCIAL_AUTH_EVERREAL_SECRET``.
+    """
+    found: set[str] = set()
+    with contextlib.suppress(Exception):
+        found |= _literals([getattr(settings, "SOCIAL_AUTH_EVERREAL_SECRET", "")])
+    if request is None:
+        return found
+    for source in ("GET", "POST"):
+        with contextlib.suppress(Exception):
+            params = getattr(request, source, None)
+            if isinstance(params, MultiValueDict):
+                for name, values in params.lists():
+                    if _is_secret_name(name):
+                        found |= _literals(values)
+    return found
+
+
+class _Collector:
+    """Collects the values held under secret names, looking at a bounded number of values.
+
+    A report is made once per error, but a frame may hold huge or deeply
+    nested data: past the budget the rest is not looked into (it is still
+    redacted by name and by look).
     """
 
-    secret_names = frozenset(REPORT_SECRET_NAMES)
+    def __init__(self, budget: int = 5000) -> None:
+        self.found: set[str] = set()
+        self.budget = budget
+
+    def collect(self, value: Any, depth: int = 0) -> None:
+        if depth > 4 or self.budget <= 0:
+            return
+        items: Iterable[tuple[Any, Any]]
+        if isinstance(value, MultiValueDict):
+            items = value.lists()
+        elif isinstance(value, Mapping):
+            items = value.items()
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in islice(value, 200):
+                self.budget -= 1
+                self.collect(item, depth + 1)
+            return
+        else:
+            return
+        for key, item in islice(items, 200):
+            self.budget -= 1
+            if isinstance(key, str) and key.lower() in _COLLECTED_NAMES:
+                # A secret, or a list of them; a mapping is looked into by its keys.
+                values = item if isinstance(item, (list, tuple)) else [item]
+                self.found |= _literals(values)
+            self.collect(item, depth + 1)
+
+
+def frame_secrets(frames: Iterable[FrameType]) -> set[str]:
+    """The values of secret-named variables and keys in *frames*, to hide anywhere."""
+    collector = _Collector()
+    for frame in frames:
+        with contextlib.suppress(Exception):
+            for name, value in frame.f_locals.items():
+                collector.collect({name: value})
+    return collector.found
+
+
+def _callers(frame: FrameType | None) -> Iterator[FrameType]:
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+
+
+def _traceback_frames(
+    exc_value: BaseException | None, tb: TracebackType | None
+) -> Iterator[FrameType]:
+    """The frames of *tb* and of the exceptions chained to *exc_value*."""
+    seen: set[int] = set()
+    pending: list[tuple[BaseException | None, TracebackType | None]] = [(exc_value, tb)]
+    while pending:
+        exc, current = pending.pop()
+        if exc is not None:
+            if id(exc) in seen:
+                continue
+            seen.add(id(exc))
+            pending.extend(
+                (chained, chained.__traceback__)
+                for chained in (exc.__cause__, exc.__context__)
+                if chained is not None
+            )
+        while current is not None:
+            yield current.tb_frame
+            current = current.tb_next
+
+
+def redact_report_text(text: str, literals: Iterable[str] = ()) -> str:
+    """*text* of an error report with secrets by name and by look, and *literals*, hidden."""
+    text = redact(text, REPORT_SECRET_NAMES)
+    for literal in sorted(literals, key=len, reverse=True):
+        text = text.replace(literal, REDACTED)
+    return text
+
+
+class EverRealExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Django's filter, plus EverReal's secrets by name and by look, with DEBUG on too.
+
+    Settings, POST and GET values named like ``code``, ``state``,
+    ``access_token``, ``refresh_token``, ``token``, ``password``,
+    ``client_secret`` or ``code_verifier`` are hidden. Frame variables with
+    such names are hidden when they hold text or a container; any other frame
+    variable is shown with the secrets in its text hidden: JWTs, ``Bearer``
+    credentials, values under such names in dicts, lists, tuples and
+    QueryDicts, and, wherever they appear, the values of this request's
+    ``code`` and ``state``, of secret-named variables in the calling frames,
+    and the client secret.
+
+    Unlike Django's filter it is active with ``DEBUG = True`` as well, so
+    ``sensitive_variables`` and ``sensitive_post_parameters`` work there too:
+    the tokens are live credentials of real EverReal users on any machine.
+    """
+
+    secret_names = frozenset(name.lower() for name in REPORT_SECRET_NAMES)
+
+    def is_active(self, request: HttpRequest | None) -> bool:
+        return True
 
     def is_secret_name(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self.secret_names
@@ -294,28 +500,37 @@ class EverRealExceptionReporterFilter(SafeExceptionReporterFilter):
     def get_traceback_frame_variables(
         self, request: HttpRequest | None, tb_frame: FrameType
     ) -> Any:
+        literals = request_secrets(request) | frame_secrets(_callers(tb_frame))
         cleansed = []
         for name, value in super().get_traceback_frame_variables(request, tb_frame):
             if isinstance(value, str) and value == self.cleansed_substitute:
                 cleansed.append((name, value))
-            elif name in _SECRET_LOCALS and isinstance(value, (str, bytes)):
+            elif _is_secret_name(name) and isinstance(value, _SECRET_LOCAL_TYPES):
                 cleansed.append((name, self.cleansed_substitute))
             else:
-                cleansed.append((name, self._cleansed_variable(value)))
+                cleansed.append((name, self._cleansed_variable(value, literals)))
         return cleansed
 
-    def _cleansed_variable(self, value: Any) -> Any:
+    def _cleansed_variable(self, value: Any, literals: Iterable[str] = ()) -> Any:
         text = pprint(value)
-        redacted = redact(text, REPORT_SECRET_NAMES)
+        redacted = redact_report_text(text, literals)
         return value if redacted == text else _Redacted(redacted)
 
 
 class EverRealExceptionReporter(ExceptionReporter):
     """Django's reporter with GET values, the URL and the exception text cleansed.
 
-    The rendered report goes through ``redact`` once more, so a token that
-    reached it some other way does not show either.
+    The rendered report goes through ``redact`` once more, and every value
+    known to be secret (the request's ``code`` and ``state``, the client
+    secret, secret-named variables of the traceback's frames) is replaced
+    wherever it appears, so a secret that reached the report some other way
+    does not show either.
     """
+
+    def secret_literals(self) -> set[str]:
+        return request_secrets(self.request) | frame_secrets(
+            _traceback_frames(self.exc_value, self.tb)
+        )
 
     def get_traceback_data(self) -> dict[str, Any]:
         data: dict[str, Any] = super().get_traceback_data()
@@ -333,8 +548,11 @@ class EverRealExceptionReporter(ExceptionReporter):
         return data
 
     def get_traceback_html(self) -> SafeString:
-        # Redaction only replaces text by asterisks: the page stays as safe as it was.
-        return mark_safe(redact(super().get_traceback_html(), REPORT_SECRET_NAMES))  # noqa: S308
+        # Redaction only replaces text without markup by asterisks: the page
+        # stays as safe as it was.
+        html = redact_report_text(super().get_traceback_html(), self.secret_literals())
+        return mark_safe(html)  # noqa: S308
 
     def get_traceback_text(self) -> SafeString:
-        return mark_safe(redact(super().get_traceback_text(), REPORT_SECRET_NAMES))  # noqa: S308
+        text = redact_report_text(super().get_traceback_text(), self.secret_literals())
+        return mark_safe(text)  # noqa: S308

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from django_everreal.checks import check_settings
+from django_everreal.redaction import EverRealExceptionReporter
+from django_everreal.redaction import EverRealExceptionReporterFilter
 
 
 def ids() -> list[str]:
@@ -112,3 +117,75 @@ def test_samesite_strict(value):
 @override_settings(SESSION_COOKIE_SAMESITE="Lax")
 def test_samesite_lax_is_fine():
     assert ids() == []
+
+
+class ReporterFilterSubclass(EverRealExceptionReporterFilter):
+    pass
+
+
+class ReporterSubclass(EverRealExceptionReporter):
+    pass
+
+
+APP_FILTER = "django_everreal.redaction.EverRealExceptionReporterFilter"
+APP_REPORTER = "django_everreal.redaction.EverRealExceptionReporter"
+
+
+@override_settings(DEBUG=True)
+def test_debug_without_the_apps_reporter_filter_warns():
+    [message] = check_settings()
+    assert message.id == "everreal.W004"
+    assert isinstance(message, checks.Warning)
+    assert "DEFAULT_EXCEPTION_REPORTER_FILTER" in message.msg
+    assert message.hint is not None
+    assert f"DEFAULT_EXCEPTION_REPORTER_FILTER = '{APP_FILTER}'" in message.hint
+    assert f"DEFAULT_EXCEPTION_REPORTER = '{APP_REPORTER}'" in message.hint
+
+
+@override_settings(DEBUG=True, DEFAULT_EXCEPTION_REPORTER_FILTER=APP_FILTER)
+def test_debug_without_the_apps_reporter_warns():
+    """Django's reporter shows the callback's query unfiltered, whatever the filter."""
+    [message] = check_settings()
+    assert message.id == "everreal.W004"
+    assert "DEFAULT_EXCEPTION_REPORTER " in message.msg
+    assert "DEFAULT_EXCEPTION_REPORTER_FILTER" not in message.msg
+
+
+@override_settings(DEBUG=False)
+def test_no_warning_without_debug():
+    assert ids() == []
+
+
+@override_settings(
+    DEBUG=True,
+    DEFAULT_EXCEPTION_REPORTER_FILTER=APP_FILTER,
+    DEFAULT_EXCEPTION_REPORTER=APP_REPORTER,
+)
+def test_no_warning_with_the_apps_reporter_filter():
+    assert ids() == []
+
+
+@override_settings(
+    DEBUG=True,
+    DEFAULT_EXCEPTION_REPORTER_FILTER="tests.test_checks.ReporterFilterSubclass",
+    DEFAULT_EXCEPTION_REPORTER="tests.test_checks.ReporterSubclass",
+)
+def test_no_warning_with_subclasses():
+    assert ids() == []
+
+
+@override_settings(
+    DEBUG=True,
+    DEFAULT_EXCEPTION_REPORTER_FILTER="tests.test_checks.NoSuchFilter",
+    DEFAULT_EXCEPTION_REPORTER=APP_REPORTER,
+)
+def test_unimportable_filter_warns():
+    assert ids() == ["everreal.W004"]
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True)
+def test_reporter_check_is_registered():
+    out = io.StringIO()
+    call_command("check", stdout=out, stderr=out)
+    assert "everreal.W004" in out.getvalue()

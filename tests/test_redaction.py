@@ -8,15 +8,18 @@ import sys
 from datetime import timedelta
 
 import pytest
+from django.template.defaultfilters import pprint
 from django.test import RequestFactory
 from django.test import override_settings
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
 from django.views.debug import get_default_exception_reporter_filter
+from django.views.decorators.debug import sensitive_variables
 
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.redaction import REDACTED
 from django_everreal.redaction import EverRealExceptionReporter
+from django_everreal.redaction import EverRealExceptionReporterFilter
 from django_everreal.redaction import RedactSecretsFilter
 from django_everreal.redaction import install_log_redaction
 from django_everreal.redaction import redact
@@ -127,6 +130,39 @@ def test_filter_never_raises_and_is_idempotent():
     message = once.getMessage()
     assert RedactSecretsFilter().filter(once) is True
     assert once.getMessage() == message
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("a\r\nb", "a\\r\\nb"),
+        ("a\nb\tc", "a\\nb\\tc"),
+        ("a\x00\x1b[2Jb\x7f", "a\\x00\\x1b[2Jb\\x7f"),
+        ("a\x85b\x9bc", "a\\x85b\\x9bc"),
+        ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),
+    ],
+)
+def test_filter_escapes_control_characters(value, escaped):
+    record = filtered("EverReal login failed: %s (%s)", "access_denied", value)
+    assert record.getMessage() == f"EverReal login failed: access_denied ({escaped})"
+    mapping = filtered("%(detail)s", {"detail": value})
+    assert mapping.getMessage() == escaped
+    assert filtered(f"said {value}").getMessage() == f"said {escaped}"
+    assert filtered("%s", ValueError(value)).getMessage() == escaped
+
+
+def test_escaping_keeps_redaction_and_is_idempotent():
+    record = filtered("%s", f"Authorization: Bearer {SECRET}\r\nX-Next: 1")
+    message = record.getMessage()
+    assert message == f"Authorization: {REDACTED}\\r\\nX-Next: 1"
+    assert RedactSecretsFilter().filter(record) is True
+    assert record.getMessage() == message
+    # Tracebacks keep their lines.
+    try:
+        raise ValueError("first\nsecond")
+    except ValueError:
+        record = filtered("failed", exc_info=sys.exc_info())
+    assert "first\nsecond" in logging.Formatter().format(record)
 
 
 def test_the_apps_loggers_are_redacted(caplog):
@@ -306,3 +342,91 @@ def test_report_hides_post_values(reporter_filter):
         text, _ = report(request, sys.exc_info())
     assert SECRET not in text
     assert "/home/" in text
+
+
+def callback_frame_variables(request, token_response):
+    """A frame holding the callback's values in every shape; raises."""
+    state = request.GET["state"]
+    query = request.GET
+    lists = dict(request.GET.lists())
+    pairs = list(request.GET.items())
+    nested = {"outer": [("code", [request.GET["code"]])], "jwt": (JWT,)}
+    token = token_response["access_token"]
+    copied = f"{token_response['refresh_token']}"
+    verifier_bytes = {"code_verifier": f"verifier-{SECRET}".encode()}
+    summary = {"where": "callback", "lang": request.GET["lang"]}
+    shapes = (state, query, lists, pairs, nested, token, copied, verifier_bytes)
+    raise RuntimeError(f"broke with {len(shapes)} shapes and {summary['where']}")
+
+
+TOKEN_RESPONSE = {
+    "access_token": f"access-{SECRET}",
+    "refresh_token": f"refresh-{SECRET}",
+    "expires_in": 3600,
+}
+
+
+def callback_request():
+    return RequestFactory().get(
+        f"/auth/complete/everreal/?code=code-{SECRET}&state=state-{SECRET}&lang=de"
+    )
+
+
+def callback_failure(request):
+    try:
+        callback_frame_variables(request, dict(TOKEN_RESPONSE))
+    except RuntimeError:
+        return sys.exc_info()
+    pytest.fail("The callback did not fail.")
+
+
+@override_settings(DEBUG=True)
+def test_frame_variables_hide_secrets_whatever_their_repr():
+    """List-valued reprs, a local named state, pairs, bytes, copies: none shows."""
+    request = callback_request()
+    _, _, tb = callback_failure(request)
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    variables = dict(
+        EverRealExceptionReporterFilter().get_traceback_frame_variables(
+            request, tb.tb_frame
+        )
+    )
+    assert set(variables) >= {"state", "query", "lists", "pairs", "copied", "summary"}
+    shown = "\n".join(f"{name}={pprint(value)}" for name, value in variables.items())
+    assert SECRET not in shown
+    assert JWT not in shown
+    assert variables["state"] == REDACTED
+    assert variables["token"] == REDACTED
+    assert f"'code': ['{REDACTED}']" in pprint(variables["lists"])
+    assert "'lang': ['de']" in pprint(variables["lists"])
+    assert variables["summary"] == {"where": "callback", "lang": "de"}
+
+
+@override_settings(DEBUG=True)
+def test_report_hides_secrets_whatever_their_repr(reporter_filter):
+    request = callback_request()
+    text, html = report(request, callback_failure(request), EverRealExceptionReporter)
+    assert "callback_frame_variables" in html
+    assert "summary" in html
+    for output in (text, html):
+        assert SECRET not in output
+        assert JWT not in output
+
+
+@sensitive_variables()
+def sensitive_function(value):
+    opaque = value
+    raise RuntimeError(f"broke with {len(opaque)} characters")
+
+
+@override_settings(DEBUG=True)
+def test_sensitive_variables_are_honoured_in_debug(reporter_filter):
+    """Django's own filter ignores ``sensitive_variables`` with DEBUG on; the app's does not."""
+    try:
+        sensitive_function(f"plain-{SECRET.lower()}")
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    _, html = report(None, exc_info)
+    assert "sensitive_function" in html
+    assert SECRET.lower() not in html
