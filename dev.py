@@ -2,7 +2,9 @@
 """Set up and run django-everreal's development tasks.
 
     python3 dev.py demo    # the example site on SQLite and the fake EverReal
-    python3 dev.py test    # the whole test suite (extra arguments go to pytest)
+    python3 dev.py test    # the whole test suite (extra arguments go to pytest;
+                           # EVERREAL_TEST_DATABASE=postgres|mariadb picks the
+                           # database, SQLite by default)
     python3 dev.py lint    # ruff and mypy
     python3 dev.py bench   # the benchmarks: login sync on SQLite and PostgreSQL,
                            # calls to EverReal (bench sync|outbound runs one;
@@ -108,7 +110,12 @@ def main() -> int:
         print(__doc__)
         return 2
     task = sys.argv[1]
-    ensure_installed(EXTRAS[task])
+    extras = EXTRAS[task]
+    if task == "test" and os.environ.get("EVERREAL_TEST_DATABASE") == "mariadb":
+        # mysqlclient builds from source (a compiler, pkg-config and MariaDB's
+        # headers: .ci/run installs them), so only MariaDB runs need it.
+        extras += ",mariadb"
+    ensure_installed(extras)
     return TASKS[task](sys.argv[2:])
 
 

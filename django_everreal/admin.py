@@ -193,7 +193,10 @@ class AccountAdmin(ReadOnlyAdminMixin, AccountModelAdmin):
     view_on_site = False
     actions = ("resync",)
 
-    @admin.action(description=_("Re-sync selected accounts from EverReal"))
+    # It calls EverReal and writes: not for view-only staff.
+    @admin.action(
+        description=_("Re-sync selected accounts from EverReal"), permissions=["change"]
+    )
     def resync(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         """The same re-sync as ``manage.py everreal_sync``, for the selected accounts."""
         tally = sync.ResyncTally()

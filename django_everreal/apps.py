@@ -13,6 +13,7 @@ class EverRealConfig(AppConfig):
 
     def ready(self) -> None:
         from django_everreal import checks as everreal_checks
+        from django_everreal import receivers  # noqa: F401
         from django_everreal.redaction import install_log_redaction
 
         checks.register(everreal_checks.check_settings)

@@ -5,16 +5,23 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from typing import Any
+from typing import Literal
+from typing import cast
 
 import requests
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.db import router
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
+from requests.auth import AuthBase
 from social_core.backends.oauth import BaseOAuth2PKCE
 from social_core.exceptions import AuthConfigurationError
+from social_core.exceptions import AuthPolicyError
 from social_core.exceptions import AuthProviderError
+from social_core.exceptions import AuthResponseError
 from social_core.exceptions import ErrorStage
+from social_core.exceptions import SocialAuthBaseException
 from social_core.utils import http_error
 from social_core.utils import redact_request_error
 from social_core.utils import user_agent
@@ -126,13 +133,87 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
             raise AuthProviderError(self, code="timeout", stage=stage) from error
         except requests.HTTPError as error:
             redact_request_error(error, request_url=url)
-            raise http_error(self, error, stage=stage) from error
+            raise self.http_error(error, stage) from error
         except requests.RequestException as error:
             redact_request_error(error, request_url=url)
             raise AuthProviderError(
                 self, code="connection_failed", stage=stage
             ) from error
         return response
+
+    def get_json(
+        self,
+        url: str,
+        method: Literal["GET", "POST", "DELETE"] = "GET",
+        headers: Mapping[str, str | bytes] | None = None,
+        data: dict[Any, Any] | None = None,
+        json: dict[Any, Any] | None = None,
+        auth: tuple[str, str] | AuthBase | None = None,
+        params: dict[Any, Any] | None = None,
+        timeout: float | None = None,
+        stage: ErrorStage = "user_info",
+    ) -> dict[Any, Any]:
+        """The JSON of EverReal's answer; ``malformed_response`` when it is none.
+
+        Unlike social-core's, nesting too deep to parse is refused too.
+        """
+        response = self.request(
+            url,
+            method=method,
+            headers=headers,
+            data=data,
+            json=json,
+            auth=auth,
+            params=params,
+            timeout=timeout,
+            stage=stage,
+        )
+        body = protocol.json_answer(response)
+        if body is None:
+            raise AuthResponseError(self, code="malformed_response", stage=stage)
+        # Any JSON, as social-core's: its callers and ours check for an object.
+        return cast("dict[Any, Any]", body)
+
+    @sensitive_variables()
+    def request_access_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The token exchange's answer, checked where it enters: tokens that are tokens.
+
+        What the rest of the login sees is ``protocol.validate_token_response``'s
+        reduced copy; anything unusable is ``InvalidTokenResponse``, the
+        login's "EverReal sent an answer this site does not understand".
+        """
+        stage = kwargs.get("stage", "token_exchange")
+        return protocol.validate_token_response(
+            super().request_access_token(*args, **kwargs), backend=self, stage=stage
+        )
+
+    @sensitive_variables()
+    def process_refresh_token_response(
+        self, response: requests.Response, *args: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        """social-core's own refresh (``UserSocialAuth.refresh_token``) checks as the login does."""
+        body = protocol.json_answer(response)
+        error = self.get_provider_error(body, stage="refresh")
+        if error is not None:
+            raise error
+        return protocol.validate_token_response(body, backend=self, stage="refresh")
+
+    def http_error(
+        self, error: requests.HTTPError, stage: ErrorStage
+    ) -> SocialAuthBaseException:
+        """social-core's reading of an error answer; by its status alone when its JSON is too deep."""
+        try:
+            return http_error(self, error, stage=stage)
+        except RecursionError:
+            status = error.response.status_code
+            code = (
+                "rate_limited"
+                if status == 429
+                else "unavailable"
+                if status >= 500
+                else "http_error"
+            )
+            return AuthProviderError(self, code=code, stage=stage, status_code=status)
 
     # Every frame below holds the code, the verifier or the tokens; none may
     # show in an error report.
@@ -162,8 +243,7 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
         }
         headers.update(protocol.language_cookie())
         payload = self.get_json(self.userinfo_url(), headers=headers)
-        validate_userinfo(payload, backend=self)
-        return payload
+        return protocol.clean_userinfo(payload, backend=self)
 
     def pipeline(
         self, pipeline: list[str], pipeline_index: int = 0, *args: Any, **kwargs: Any
@@ -175,28 +255,40 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
         in twice, instead of a ``username_in_use`` error. A failure anywhere
         in the pipeline leaves no half-made user. EverReal is called before,
         outside the transaction.
+
+        A login refused because EverReal reports the account inactive marks
+        the stored account inactive at once, so its scopes grant nothing in
+        the sessions it already has.
         """
         response = kwargs.get("response")
-        with transaction.atomic(using=router.db_for_write(Account)):
-            if isinstance(response, dict) and "id" in response:
-                validate_userinfo(response, backend=self)
-                self.everreal_lock = sync.lock_everreal_user(
-                    str(response["id"]).strip()
+        try:
+            with transaction.atomic(using=router.db_for_write(Account)):
+                if isinstance(response, dict) and "id" in response:
+                    validate_userinfo(response, backend=self)
+                    self.everreal_lock = sync.lock_everreal_user(
+                        str(response["id"]).strip()
+                    )
+                return super().pipeline(pipeline, pipeline_index, *args, **kwargs)
+        except AuthPolicyError:
+            if isinstance(response, dict) and response.get("isActive") is False:
+                Account.objects.filter(everreal_id=str(response["id"]).strip()).update(
+                    is_active=False
                 )
-            return super().pipeline(pipeline, pipeline_index, *args, **kwargs)
+            raise
 
     def get_user_id(self, details: dict[str, Any], response: dict[str, Any]) -> str:
         return str(response["id"])
 
     def get_user_details(self, response: dict[str, Any]) -> dict[str, Any]:
+        """EverReal's names, cut to the user model's fields: ``create_user`` gets them as they are."""
         email = text(response.get("email"))
         first_name = text(response.get("firstName"))
         last_name = text(response.get("lastName"))
         return {
             "username": email or f"everreal-{response.get('id')}",
-            "email": email,
-            "first_name": first_name,
-            "last_name": last_name,
+            "email": _fit(get_user_model().get_email_field_name(), email),
+            "first_name": _fit("first_name", first_name),
+            "last_name": _fit("last_name", last_name),
             "fullname": f"{first_name} {last_name}".strip(),
         }
 
@@ -229,3 +321,13 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
             if isinstance(scope, list)
             else [],
         }
+
+
+def _fit(name: str, value: str) -> str:
+    """*value* cut to the user model's field *name*, where it has one with a length."""
+    try:
+        field = get_user_model()._meta.get_field(name)
+    except FieldDoesNotExist:
+        return value
+    max_length = getattr(field, "max_length", None)
+    return value[:max_length] if isinstance(max_length, int) else value

@@ -31,6 +31,7 @@ from django_everreal.exceptions import EverRealBadResponse
 from django_everreal.exceptions import EverRealRateLimited
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.exceptions import GraphQLError
+from django_everreal.exceptions import InvalidUserInfo
 from django_everreal.models import Account
 from django_everreal.models import ServiceAccount
 from django_everreal.models import TokenFields
@@ -160,14 +161,21 @@ class EverRealClient:
         return body["data"]
 
     def userinfo(self) -> dict[str, Any]:
-        """EverReal's userinfo of the holder, as the re-sync needs it."""
+        """EverReal's userinfo of the holder, cleaned as at login (``protocol.clean_userinfo``).
+
+        An answer without a usable ``id`` is ``EverRealBadResponse``, as any
+        other answer this app cannot use.
+        """
         response = self.get(USERINFO_PATH)
         if response.status_code != 200:
             raise EverRealBadResponse(
                 f"EverReal's userinfo answered HTTP {response.status_code}.",
                 status=response.status_code,
             )
-        return json_body(response, "userinfo")
+        try:
+            return protocol.clean_userinfo(json_body(response, "userinfo"))
+        except InvalidUserInfo as exc:
+            raise EverRealBadResponse(exc.detail, status=response.status_code) from None
 
     def sleep(self, seconds: float) -> None:
         """Wait before a retry; tests override it to record instead."""
@@ -259,10 +267,7 @@ class EverRealClient:
 
 def json_body(response: requests.Response, what: str) -> dict[str, Any]:
     """The JSON object EverReal answered; ``EverRealBadResponse`` for anything else."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = protocol.json_answer(response)
     if not isinstance(body, dict):
         raise EverRealBadResponse(
             f"EverReal's {what} answer is not a JSON object "

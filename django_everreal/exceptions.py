@@ -13,8 +13,24 @@ class InvalidUserInfo(AuthResponseError):
     """EverReal's userinfo is not an object with an ``id``."""
 
 
+class InvalidTokenResponse(AuthResponseError):
+    """EverReal's token response carries no usable tokens (``protocol.validate_token_response``).
+
+    Its code is ``malformed_response``: at login the user reads that EverReal
+    sent an answer this site does not understand. Its message never holds a
+    token.
+    """
+
+
 class EverRealError(Exception):
     """Base of the errors of calls to EverReal's API."""
+
+
+class AccountMismatch(EverRealError):
+    """EverReal's answer is about another EverReal user than the account it was asked for.
+
+    A re-sync never hands one person's account, and tokens, to another.
+    """
 
 
 class AccountNotLinked(EverRealError):

@@ -102,13 +102,19 @@ class TokenFields(models.Model):
     def set_tokens(
         self, access_token: str, refresh_token: str | None, expires_in: int | None
     ) -> None:
-        """Store a token response; keep the old refresh token when none came back."""
+        """Store a token response; keep the old refresh token when none came back.
+
+        The lifetime is clamped to ``protocol.MAX_EXPIRES_IN``: a date past
+        the year 9999 cannot be stored.
+        """
         now = timezone.now()
         self.encrypted_access_token = crypto.encrypt(access_token)
         if refresh_token:
             self.encrypted_refresh_token = crypto.encrypt(refresh_token)
         if expires_in is None:
             expires_in = protocol.seconds_until_expiry(access_token)
+        if expires_in is not None:
+            expires_in = protocol.clamp_seconds(expires_in)
         self.access_token_expires_at = (
             now + timedelta(seconds=expires_in) if expires_in is not None else None
         )

@@ -9,8 +9,13 @@ from django.views.decorators.debug import sensitive_variables
 from django_everreal import sync
 from django_everreal.backends import EverRealOAuth2
 
+#: What a token response adds to social-core's ``response``.
+TOKEN_RESPONSE_KEYS = frozenset(
+    {"access_token", "refresh_token", "expires_in", "token_type", "scope", "id_token"}
+)
 
-@sensitive_variables("response", "args", "kwargs")
+
+@sensitive_variables("response", "args", "kwargs", "userinfo")
 def sync_account(
     backend: Any, user: Any = None, response: Any = None, *args: Any, **kwargs: Any
 ) -> dict[str, Any] | None:
@@ -21,9 +26,12 @@ def sync_account(
     """
     if not isinstance(backend, EverRealOAuth2) or user is None:
         return None
+    # social-core merges the token response into the userinfo; receivers of
+    # ``account_synced`` get the userinfo alone, never a token.
+    userinfo = {k: v for k, v in response.items() if k not in TOKEN_RESPONSE_KEYS}
     account = sync.sync_account(
         user,
-        response,
+        userinfo,
         tokens=response,
         lock=getattr(backend, "everreal_lock", None),
         new_user=kwargs.get("is_new") is True,

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import math
+import re
 import time
+import unicodedata
 from typing import Any
 
 import jwt
 from django.utils import translation
+from social_core.exceptions import ErrorStage
 
+from django_everreal.exceptions import InvalidTokenResponse
 from django_everreal.exceptions import InvalidUserInfo
+
+#: The longest lifetime believed of a token, whatever EverReal says: beyond
+#: it the expiry date would overflow Python's datetime (year 9999).
+MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
+#: Longer than any JWT EverReal issues, short enough for an HTTP header.
+MAX_TOKEN_LENGTH = 16 * 1024
+#: A token is visible ASCII: JWT, base64url and opaque tokens alike. Anything
+#: else could not go into an ``Authorization`` header (``http.client`` encodes
+#: headers as Latin-1) nor be told apart from a token of another kind.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+_WORD = re.compile(r"[\x21-\x7e]{1,64}")
+#: The token fields of a token response: never taken from a userinfo answer.
+TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "expires_in", "token_type"})
+#: Userinfo is a few levels deep; anything deeper is cut, not recursed into.
+MAX_DEPTH = 16
 
 # EverReal reads full locales; Django's bare language codes get their usual region.
 DEFAULT_REGIONS = {
@@ -34,15 +54,35 @@ def language_cookie(language: str | None = None) -> dict[str, str]:
     return {"Cookie": f"accept-language={everreal_language(language)}"}
 
 
+def clamp_seconds(seconds: float) -> int:
+    """A lifetime in 0..``MAX_EXPIRES_IN``: a date far in the future must not overflow."""
+    if seconds >= MAX_EXPIRES_IN:
+        return MAX_EXPIRES_IN
+    return max(int(seconds), 0)
+
+
+def strict_expires_in(value: Any) -> int | None:
+    """``expires_in`` as seconds, clamped; ``None`` when absent; ``ValueError`` when not a number.
+
+    EverReal sends a number or a numeric string (``"3600"``).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) <= 64:
+        value = float(value.strip())  # ValueError for anything but a number
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("'expires_in' is not a number.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("'expires_in' is not a finite number.")
+    return clamp_seconds(value)
+
+
 def parse_expires_in(value: Any) -> int | None:
-    """``expires_in`` as seconds; EverReal sends a number or a numeric string."""
-    if isinstance(value, bool) or value is None:
-        return None
+    """``expires_in`` as seconds, clamped; ``None`` when absent or not a number."""
     try:
-        seconds = int(float(value))
-    except (TypeError, ValueError, OverflowError):
+        return strict_expires_in(value)
+    except ValueError:
         return None
-    return max(seconds, 0)
 
 
 def token_request_kwargs(payload: dict[str, str], body_format: str) -> dict[str, Any]:
@@ -60,12 +100,82 @@ def seconds_until_expiry(token: str) -> int | None:
     """
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, RecursionError):
         return None
     exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, (int, float)):
         return None
-    return max(int(exp - time.time()), 0)
+    if isinstance(exp, float) and not math.isfinite(exp):
+        return None
+    now = time.time()
+    # Compared before subtracting: an int too large for a float cannot overflow.
+    if exp >= now + MAX_EXPIRES_IN:
+        return MAX_EXPIRES_IN
+    return clamp_seconds(exp - now)
+
+
+def is_code(value: str) -> bool:
+    """A short word of visible ASCII, e.g. ``Bearer`` or ``invalid_grant``: safe to log."""
+    return _WORD.fullmatch(value) is not None
+
+
+def json_answer(response: Any) -> Any:
+    """The parsed JSON of an answer of EverReal's; ``None`` when it is not JSON.
+
+    Nesting too deep for the parser counts as not JSON, not as a crash.
+    """
+    try:
+        return response.json()
+    except (ValueError, RecursionError):
+        return None
+
+
+def validate_token_response(
+    body: object, backend: Any = None, stage: ErrorStage = "token_exchange"
+) -> dict[str, Any]:
+    """EverReal's token response, checked and reduced to what this app uses.
+
+    ``access_token`` must be a token (visible ASCII, at most
+    ``MAX_TOKEN_LENGTH``); ``refresh_token`` a token or absent/null (a
+    refresh may not carry one); ``expires_in`` a number or a numeric string,
+    clamped to 0..``MAX_EXPIRES_IN``, or absent/null; ``token_type`` a short
+    word or absent/null; ``error`` absent. Anything else raises ``InvalidTokenResponse``, whose
+    message names the field, never its value: it may be a token.
+    """
+    if not isinstance(body, dict):
+        raise InvalidTokenResponse(
+            backend, "EverReal's token response is not a JSON object.", stage=stage
+        )
+
+    def refuse(reason: str) -> InvalidTokenResponse:
+        return InvalidTokenResponse(
+            backend, f"EverReal's token response {reason}", stage=stage
+        )
+
+    if body.get("error") is not None:
+        raise refuse("is an error response.")
+    tokens: dict[str, Any] = {}
+    for name in ("access_token", "refresh_token"):
+        value = body.get(name)
+        if value is None and name == "refresh_token":
+            tokens[name] = None
+        elif not isinstance(value, str) or not value:
+            raise refuse(f"has no usable '{name}'.")
+        elif len(value) > MAX_TOKEN_LENGTH or not _TOKEN.fullmatch(value):
+            raise refuse(f"has a '{name}' that is not a token.")
+        else:
+            tokens[name] = value
+    try:
+        tokens["expires_in"] = strict_expires_in(body.get("expires_in"))
+    except ValueError:
+        raise refuse("has an 'expires_in' that is not a number.") from None
+    token_type = body.get("token_type")
+    if token_type is not None and not (
+        isinstance(token_type, str) and is_code(token_type)
+    ):
+        raise refuse("has an invalid 'token_type'.")
+    tokens["token_type"] = token_type
+    return tokens
 
 
 def retry_after(response: Any) -> float | None:
@@ -85,6 +195,52 @@ def retry_after(response: Any) -> float | None:
 
 def text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def clean_text(value: str) -> str | None:
+    """*value*, or ``None`` when it holds a control character or a lone surrogate.
+
+    No database takes a NUL (PostgreSQL refuses it), a lone surrogate cannot
+    be encoded at all, and a name or id with a control character in it is
+    not one: the field counts as absent, as EverReal's fields may be.
+    """
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            return None
+    return value
+
+
+def _clean(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None  # NaN, Infinity: not JSON
+    if depth >= MAX_DEPTH:
+        return None if isinstance(value, (dict, list)) else value
+    if isinstance(value, dict):
+        return {
+            key: _clean(item, depth + 1)
+            for key, item in value.items()
+            if isinstance(key, str) and clean_text(key) is not None
+        }
+    if isinstance(value, list):
+        return [_clean(item, depth + 1) for item in value]
+    return value
+
+
+def clean_userinfo(payload: object, backend: Any = None) -> dict[str, Any]:
+    """EverReal's userinfo, safe to store: every string that no database takes is null.
+
+    Strings with control characters (NUL among them) or lone surrogates,
+    and numbers JSON does not know (NaN, Infinity), become ``None``, at
+    every depth, as if EverReal had left the field out; nesting deeper than
+    ``MAX_DEPTH`` is cut. The token fields are dropped: userinfo is merged
+    into the token response at login and must not pose as one. A payload
+    without a usable ``id`` raises ``InvalidUserInfo``.
+    """
+    cleaned = _clean(payload, 0)
+    validate_userinfo(cleaned, backend)
+    return {key: value for key, value in cleaned.items() if key not in TOKEN_FIELDS}
 
 
 def validate_userinfo(payload: object, backend: Any = None) -> None:

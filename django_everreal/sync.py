@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
+from django_everreal.exceptions import AccountMismatch
 from django_everreal.exceptions import EverRealBadResponse
 from django_everreal.exceptions import EverRealError
 from django_everreal.exceptions import InvalidUserInfo
@@ -37,6 +39,8 @@ from django_everreal.models import SyncLock
 from django_everreal.protocol import text
 from django_everreal.protocol import validate_userinfo
 from django_everreal.signals import account_synced
+
+logger = logging.getLogger("django_everreal")
 
 ID_MAX_LENGTH = 64
 NAME_MAX_LENGTH = 255
@@ -158,7 +162,7 @@ def lock_everreal_user(everreal_id: str) -> HeldLock:
     SyncLock.objects.bulk_create(
         [SyncLock(everreal_id=everreal_id, locked_at=timezone.now())],
         update_conflicts=True,
-        unique_fields=["everreal_id"],
+        unique_fields=_conflict_target(SyncLock, ["everreal_id"]),
         update_fields=["locked_at"],
     )
     account = (
@@ -167,7 +171,17 @@ def lock_everreal_user(everreal_id: str) -> HeldLock:
         .order_by()
         .first()
     )
+    if account is not None and account.everreal_id != everreal_id:
+        # A case-insensitive collation matched another user's id: never
+        # theirs (migration 0004 makes the ids case-sensitive on MySQL).
+        account = None
     return HeldLock(everreal_id, account)
+
+
+def _conflict_target(model: type[Model], names: list[str]) -> list[str] | None:
+    """``unique_fields`` of an upsert; MySQL and MariaDB take none (ON DUPLICATE KEY)."""
+    connection = connections[router.db_for_write(model)]
+    return names if connection.features.supports_update_conflicts_with_target else None
 
 
 # The names cover the frames below too (``set_tokens``, ``crypto.encrypt``):
@@ -180,6 +194,7 @@ def sync_account(
     *,
     lock: HeldLock | None = None,
     new_user: bool = False,
+    account: Account | None = None,
 ) -> Account:
     """Make the user's Account, companies and memberships what *payload* says.
 
@@ -188,6 +203,8 @@ def sync_account(
     caller's ``lock_everreal_user`` of this user, held in the caller's
     transaction; without it the lock is taken here. *new_user* says that
     *user* was just created, so no other account can be linked to it.
+    *account* is the account a re-sync asked EverReal about: a payload about
+    another EverReal user raises ``AccountMismatch`` and writes nothing.
 
     Rows are written in one transaction, in one global order (this user's
     lock, then the partner, then the companies sorted by id, then the
@@ -195,6 +212,11 @@ def sync_account(
     number of queries does not grow with the number of companies.
     """
     info = UserInfo.parse(payload)
+    if account is not None and info.everreal_id != account.everreal_id:
+        raise AccountMismatch(
+            f"EverReal answered for another user than the account {account.pk} "
+            "it was asked about; nothing was changed."
+        )
     # Inside the login's transaction (it holds the lock) a failure rolls that
     # back whole; other callers get a savepoint of their own.
     with transaction.atomic(savepoint=lock is None):
@@ -292,7 +314,7 @@ def _sync_partner_and_companies(info: UserInfo) -> None:
             Partner.objects.bulk_create(
                 [partner],
                 update_conflicts=True,
-                unique_fields=["id"],
+                unique_fields=_conflict_target(Partner, ["id"]),
                 update_fields=["name", "subdomain"],
             )
         elif current[3:] != (partner.name, partner.subdomain):
@@ -367,12 +389,13 @@ def _insert_missing(
         return
     connection = connections[router.db_for_write(model)]
     fields = [model._meta.get_field(name) for name in field_names]
-    columns = ", ".join(
+    column_names = [
         connection.ops.quote_name(str(field.column))
         for field in fields
         if isinstance(field, Field)
-    )
-    if connection.vendor not in ("postgresql", "sqlite"):
+    ]
+    columns = ", ".join(column_names)
+    if connection.vendor not in ("postgresql", "sqlite", "mysql"):
         attnames = [str(getattr(field, "attname", field.name)) for field in fields]
         model._default_manager.bulk_create(
             [model(**dict(zip(attnames, row, strict=True))) for row in rows],
@@ -380,7 +403,23 @@ def _insert_missing(
         )
         return
     quote = connection.ops.quote_name
-    if connection.vendor == "postgresql":
+    conflict = "ON CONFLICT DO NOTHING"
+    if connection.vendor == "mysql":
+        # Not INSERT IGNORE: that would also turn a missing foreign key or a
+        # too-long value into a warning and a silently dropped row. A no-op
+        # ON DUPLICATE KEY UPDATE skips duplicates only; waiting for a row
+        # another login is inserting, it asks for the exclusive lock at once.
+        definitions = ", ".join(
+            f"c{index} {field.db_type(connection)} PATH '$[{index}]'"
+            for index, field in enumerate(fields)
+        )
+        values = ", ".join(f"c{index}" for index in range(len(fields)))
+        source = (
+            f"SELECT {values} FROM JSON_TABLE(%s, '$[*]' COLUMNS ("  # noqa: S608
+            f"ordinality FOR ORDINALITY, {definitions})) AS rows_ ORDER BY ordinality"
+        )
+        conflict = f"ON DUPLICATE KEY UPDATE {column_names[0]} = {column_names[0]}"
+    elif connection.vendor == "postgresql":
         values = ", ".join(
             f"(value ->> {index})::{field.db_type(connection)}"
             for index, field in enumerate(fields)
@@ -397,7 +436,7 @@ def _insert_missing(
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-            f"{source} ON CONFLICT DO NOTHING",
+            f"{source} {conflict}",
             [json.dumps(rows)],
         )
 
@@ -409,6 +448,12 @@ def _one_parameter(values: list[str]) -> Any:
         return RawSQL("SELECT json_array_elements_text(%s::json)", [json.dumps(values)])
     if vendor == "sqlite":
         return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
+    if vendor == "mysql":
+        return RawSQL(  # varchar(64): ID_MAX_LENGTH
+            "SELECT value FROM JSON_TABLE(%s, '$[*]' COLUMNS ("
+            "value varchar(64) PATH '$')) AS ids",
+            [json.dumps(values)],
+        )
     return values
 
 
@@ -490,7 +535,7 @@ def resync_accounts(accounts: Iterable[Account]) -> Iterator[ResyncResult]:
         try:
             with EverRealClient(account) as client:
                 payload = client.userinfo()
-            sync_account(account.user, payload)
+            sync_account(account.user, payload, account=account)
         except ReauthenticationRequired:
             yield ResyncResult(account, REAUTH_REQUIRED)
         except (
@@ -500,6 +545,10 @@ def resync_accounts(accounts: Iterable[Account]) -> Iterator[ResyncResult]:
             ValueError,
         ) as exc:
             yield ResyncResult(account, FAILED, _failure(exc))
+        except Exception as exc:
+            # Whatever one account's answer did, the others are still synced.
+            logger.exception("EverReal re-sync of account %s failed.", account.pk)
+            yield ResyncResult(account, FAILED, type(exc).__name__)
         else:
             yield ResyncResult(account, SYNCED)
 
@@ -541,6 +590,8 @@ def _failure(exc: Exception) -> str:
         return gettext("EverReal answered HTTP %(status)s") % {"status": exc.status}
     if isinstance(exc, InvalidUserInfo):
         return gettext("EverReal's userinfo has no id")
+    if isinstance(exc, AccountMismatch):
+        return gettext("EverReal answered about another user")
     if isinstance(exc, EverRealBadResponse):
-        return gettext("EverReal's userinfo is not JSON")
+        return gettext("EverReal sent an answer this site does not understand.")
     return str(exc) or type(exc).__name__

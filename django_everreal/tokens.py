@@ -30,7 +30,9 @@ from django_everreal import protocol
 from django_everreal import transport
 from django_everreal.backends import TOKEN_PATH
 from django_everreal.conf import conf
+from django_everreal.exceptions import EverRealBadResponse
 from django_everreal.exceptions import EverRealUnavailable
+from django_everreal.exceptions import InvalidTokenResponse
 from django_everreal.exceptions import ReauthenticationRequired
 from django_everreal.models import TOKEN_FIELD_NAMES
 from django_everreal.models import TokenFields
@@ -129,9 +131,9 @@ class TokenStore:
                     locked.refresh_failed_at = timezone.now()
                 else:
                     locked.set_tokens(
-                        str(response["access_token"]),
-                        response.get("refresh_token") or None,
-                        protocol.parse_expires_in(response.get("expires_in")),
+                        response["access_token"],
+                        response["refresh_token"],
+                        response["expires_in"],
                     )
             if dead:
                 locked.reauth_required = True
@@ -159,12 +161,30 @@ class TokenStore:
                     "SELECT set_config('lock_timeout', %s, true)",
                     [f"{max(1, int(deadline.remaining() * 1000))}ms"],
                 )
+        elif connection.vendor == "mysql":
+            # MySQL and MariaDB wait in whole seconds, one at least; the
+            # session's own setting comes back once the row is locked.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SET @everreal_lock_wait = @@SESSION.innodb_lock_wait_timeout,"
+                    " SESSION innodb_lock_wait_timeout = %s",
+                    [max(1, int(deadline.remaining()))],
+                )
         try:
             return model._default_manager.select_for_update().get(pk=self.holder.pk)
         except OperationalError as exc:
             raise EverRealUnavailable(
                 "Another refresh of this EverReal token is still running."
             ) from exc
+        finally:
+            if connection.vendor == "mysql":
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute(
+                            "SET SESSION innodb_lock_wait_timeout = @everreal_lock_wait"
+                        )
+                except OperationalError:
+                    pass  # a lost connection: nothing left to restore
 
     @staticmethod
     def _still_valid(locked: TokenFields, rejected: str | None) -> bool:
@@ -224,27 +244,28 @@ class TokenStore:
                 f"EverReal's token endpoint could not be reached ({type(exc).__name__})."
             ) from None
         body = _json_object(response)
-        if response.status_code == 401 or body.get("error") == "invalid_grant":
+        error = body.get("error")
+        if response.status_code == 401 or error == "invalid_grant":
             raise RefreshTokenRejected(
                 body.get("error_description") or body.get("error")
             )
-        if response.status_code != 200 or not isinstance(body.get("access_token"), str):
+        if response.status_code != 200:
+            code = error if isinstance(error, str) and protocol.is_code(error) else ""
             raise EverRealUnavailable(
                 "EverReal refused to refresh the token "
-                f"(HTTP {response.status_code} {body.get('error') or ''}).".replace(
-                    " )", ")"
-                ),
+                f"(HTTP {response.status_code} {code}).".replace(" )", ")"),
                 retry_after=protocol.retry_after(response),
             )
-        return body
+        try:
+            return protocol.validate_token_response(body, stage="refresh")
+        except InvalidTokenResponse as exc:
+            # Passing, as far as this app can tell: the stored tokens stay.
+            raise EverRealBadResponse(exc.detail, status=response.status_code) from None
 
     def reauthentication_error(self) -> ReauthenticationRequired:
         return ReauthenticationRequired.for_holder(self.holder)
 
 
 def _json_object(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
+    body = protocol.json_answer(response)
     return body if isinstance(body, dict) else {}

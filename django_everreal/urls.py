@@ -1,13 +1,13 @@
 """URLs of the EverReal login: ``path("auth/", include("django_everreal.urls"))``.
 
 They replace ``social_django.urls`` (same names, in the ``social`` namespace)
-with a login start and a callback that turn every failure into a clear page.
+with a login start, a callback and an unlinking that turn every failure into
+a clear page.
 """
 
 from __future__ import annotations
 
 from django.urls import path
-from social_django import views as social_views
 
 from django_everreal import views
 
@@ -16,10 +16,10 @@ app_name = "social"
 urlpatterns = [
     path("login/<str:backend>/", views.begin, name="begin"),
     path("complete/<str:backend>/", views.complete, name="complete"),
-    path("disconnect/<str:backend>/", social_views.disconnect, name="disconnect"),
+    path("disconnect/<str:backend>/", views.disconnect, name="disconnect"),
     path(
         "disconnect/<str:backend>/<int:association_id>/",
-        social_views.disconnect,
+        views.disconnect,
         name="disconnect_individual",
     ),
 ]

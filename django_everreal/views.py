@@ -46,6 +46,10 @@ MESSAGES_BY_CODE: dict[str, Promise] = {
         "EverReal is unavailable right now. Please try again in a moment."
     ),
     "rate_limited": _("EverReal is busy right now. Please try again in a moment."),
+    "disconnect_disallowed": _(
+        "EverReal is the only way you log in to this site, so it cannot be "
+        "unlinked. Set a password first."
+    ),
     "database_error": _(
         "This site could not complete your login just now. Please try again in a moment."
     ),
@@ -59,6 +63,7 @@ MESSAGES_BY_CODE: dict[str, Promise] = {
     ),
 }
 DEFAULT_MESSAGE = _("The EverReal login failed. Please try again.")
+DISCONNECT_HEADING = _("EverReal stays linked")
 
 
 #: Seconds a client should wait before trying a login again that met a database error.
@@ -75,6 +80,12 @@ def begin(request: HttpRequest, backend: str) -> HttpResponse:
         return database_failed(request, exc)
 
 
+def no_referrer(response: HttpResponse) -> HttpResponse:
+    """The callback's URL carries the code and the state: no page may pass it on."""
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @never_cache
 @csrf_exempt
 def complete(
@@ -89,11 +100,37 @@ def complete(
         response: HttpResponse = social_views.complete(
             request, backend, *args, **kwargs
         )
+    except SocialAuthBaseException as exc:
+        response = login_failed(request, exc)
+    except requests.RequestException as exc:
+        response = login_failed(request, exc)
+    except DatabaseError as exc:
+        response = database_failed(request, exc)
+    return no_referrer(response)
+
+
+@never_cache
+def disconnect(
+    request: HttpRequest, backend: str, association_id: int | None = None
+) -> HttpResponse:
+    """social-auth's unlinking; refused (e.g. the only way to log in) is a clear 403."""
+    try:
+        response: HttpResponse = social_views.disconnect(
+            request, backend, association_id
+        )
         return response
     except SocialAuthBaseException as exc:
-        return login_failed(request, exc)
-    except requests.RequestException as exc:
-        return login_failed(request, exc)
+        logger.warning("EverReal disconnect refused: %s", getattr(exc, "code", ""))
+        message = MESSAGES_BY_CODE["disconnect_disallowed"]
+        if conf.LOGIN_ERROR_URL:
+            messages.error(request, str(message), fail_silently=True)
+            return redirect(conf.LOGIN_ERROR_URL)
+        return render(
+            request,
+            "everreal/login_error.html",
+            {"message": message, "heading": DISCONNECT_HEADING},
+            status=403,
+        )
     except DatabaseError as exc:
         return database_failed(request, exc)
 

@@ -12,6 +12,7 @@ from social_django.models import UserSocialAuth
 
 from django_everreal.backends import EverRealOAuth2
 from django_everreal.models import Account
+from django_everreal.signals import account_synced
 
 pytestmark = pytest.mark.django_db
 
@@ -220,3 +221,25 @@ def test_cancelled_callback_consumes_the_state(client, everreal_login, everreal_
     assert everreal_login.complete(late).status_code == 400
     assert "_auth_user_id" not in client.session
     assert everreal_fake.calls("token") == []
+
+
+def test_account_synced_receivers_get_the_userinfo_and_no_token(
+    client, everreal_login, everreal_fake
+):
+    received = []
+
+    def receiver(sender, account, payload, **kwargs):
+        received.append(payload)
+
+    account_synced.connect(receiver)
+    try:
+        assert everreal_login("anna@example.com").status_code == 302
+    finally:
+        account_synced.disconnect(receiver)
+    [payload] = received
+    account = Account.objects.get()
+    assert payload["email"] == "anna@example.com"
+    assert payload["tokenInfo"]["scope"]
+    assert not set(payload) & {"access_token", "refresh_token", "expires_in"}
+    assert account.access_token not in repr(payload)
+    assert account.refresh_token not in repr(payload)

@@ -4,6 +4,8 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.management import CommandError
 from django.core.management import call_command
@@ -11,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_everreal.models import Account
+from django_everreal.signals import account_synced
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +109,53 @@ def test_admin_action(linked, admin_client, everreal_fake):
         "company_user"
     }
     assert len(everreal_fake.calls("userinfo")) == 1
+
+
+def test_view_only_staff_cannot_resync(linked, client, everreal_fake):
+    staff = get_user_model().objects.create_user("viewer", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_account"))
+    client.force_login(staff)
+    changelist = reverse("admin:everreal_account_changelist")
+    assert client.get(changelist).status_code == 200
+    assert b'value="resync"' not in client.get(changelist).content
+    response = client.post(
+        changelist,
+        {"action": "resync", "_selected_action": [linked["anna@example.com"].pk]},
+    )
+    assert response.status_code in (200, 302)
+    assert everreal_fake.calls("userinfo") == []
+
+
+def test_an_answer_about_another_user_changes_nothing(linked, everreal_fake):
+    """EverReal's userinfo names Tom where Anna's account asked: refused, nothing moves."""
+    rows = {
+        a.email: (a.user_id, a.everreal_id, a.encrypted_access_token)
+        for a in Account.objects.all()
+    }
+    tom = everreal_fake.user("tom@example.com").userinfo()
+    everreal_fake.fail_next("userinfo", 200, tom)  # Anna's, the first
+    _, err, failure = run("--user", "anna@example.com")
+    assert "anna@example.com: failed: EverReal answered about another user" in err
+    assert failure == "Synced 0, re-login needed 0, failed 1."
+    assert {
+        a.email: (a.user_id, a.everreal_id, a.encrypted_access_token)
+        for a in Account.objects.all()
+    } == rows
+
+
+def test_an_unexpected_error_does_not_stop_the_batch(linked, everreal_fake):
+    """A receiver of the site's that breaks on one account: the others are synced."""
+
+    def breaks_on_anna(sender, account, **kwargs):
+        if account.email == "anna@example.com":
+            raise RuntimeError("a bug in the site's receiver")
+
+    account_synced.connect(breaks_on_anna)
+    try:
+        out, err, failure = run()
+    finally:
+        account_synced.disconnect(breaks_on_anna)
+    assert "anna@example.com: failed: RuntimeError" in err
+    assert "tom@example.com: synced" in out
+    assert "lena.schmidt@example.com: re-login needed" in out
+    assert failure == "Synced 1, re-login needed 1, failed 1."

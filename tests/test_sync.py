@@ -272,7 +272,9 @@ def test_unchanged_relogin_writes_only_the_account(user, payload):
     # The lock row, then the account's tokens and sync time.
     assert len(writes) == 2, writes
     assert "everreal_synclock" in writes[0]
-    assert writes[1].startswith('UPDATE "everreal_account"')
+    assert writes[1].startswith(
+        f"UPDATE {connection.ops.quote_name('everreal_account')}"
+    )
     assert account.access_token == "second"
 
 
@@ -309,7 +311,57 @@ def test_signal_is_sent(user, payload):
     assert received == [(payload["id"], True), (payload["id"], False)]
 
 
-@pytest.mark.postgres
+@pytest.mark.rowlocks
+@pytest.mark.django_db(transaction=True)
+def test_the_lock_rereads_what_its_last_holder_committed(payload):
+    """A login that read before it locked still finds the account the holder made.
+
+    As under ``ATOMIC_REQUESTS``, the waiting login's transaction reads
+    (the session, the user) before it asks for the lock. Under MariaDB's
+    default REPEATABLE READ its re-read after the wait would see the
+    snapshot of that first read, without the account the holder committed
+    meanwhile, and the login would make a second Django user: READ COMMITTED
+    is required (see ``tests/settings.py``).
+    """
+    from django.db import transaction
+
+    from django_everreal.sync import lock_everreal_user
+
+    user = get_user_model().objects.create_user("first")
+    holding = threading.Event()
+    waiter_has_read = threading.Event()
+    errors: list[BaseException] = []
+
+    def holder():
+        try:
+            with transaction.atomic():
+                held = lock_everreal_user(payload["id"])
+                holding.set()
+                waiter_has_read.wait(10)
+                sync_account(user, payload, lock=held)
+        except BaseException as exc:
+            errors.append(exc)
+            holding.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        with transaction.atomic():
+            assert Account.objects.count() == 0
+            waiter_has_read.set()
+            held = lock_everreal_user(payload["id"])
+            assert held.account is not None
+            assert held.account.user_id == user.pk
+    finally:
+        waiter_has_read.set()
+        thread.join(30)
+    assert errors == []
+
+
+@pytest.mark.rowlocks
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_logins_of_one_company(payload):
     """Two users of one company log in at once: no duplicate, no IntegrityError.
@@ -334,19 +386,28 @@ def test_concurrent_first_logins_of_one_company(payload):
 
     def second_is_waiting() -> bool:
         with connection.cursor() as cursor:
-            # pg_locks is live; pg_stat_activity is a snapshot per transaction.
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if connection.vendor == "postgresql":
+                # pg_locks is live; pg_stat_activity is a snapshot per transaction.
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            else:
+                # A cache, filled again only once no one read it for 0.1 s.
+                cursor.execute(
+                    "SELECT count(*) FROM information_schema.INNODB_TRX"
+                    " WHERE trx_state = 'LOCK WAIT'"
+                )
             return cursor.fetchone()[0] > 0
+
+    poll = 0.01 if connection.vendor == "postgresql" else 0.2
 
     def first():
         try:
             with transaction.atomic():
                 sync_account(users[0], body(0))
                 first_written.set()
-                for _ in range(1000):
+                for _ in range(int(10 / poll)):
                     if second_is_waiting():
                         break
-                    threading.Event().wait(0.01)
+                    threading.Event().wait(poll)
                 else:
                     raise AssertionError("the second login never waited on the first")
         except BaseException as exc:
@@ -376,7 +437,7 @@ def test_concurrent_first_logins_of_one_company(payload):
     assert Membership.objects.count() == 8
 
 
-@pytest.mark.postgres
+@pytest.mark.rowlocks
 @pytest.mark.django_db(transaction=True)
 def test_logins_sharing_companies_never_deadlock(payload):
     """Users in the same new companies, each current in another one, sync at once.
@@ -384,8 +445,8 @@ def test_logins_sharing_companies_never_deadlock(payload):
     Every sync of a round inserts the same 3000 company rows. Written in
     each user's own order (as before: their other companies, then their
     current one; or half of them in reverse), two syncs wait for each
-    other's rows and PostgreSQL aborts one with "deadlock detected"; in one
-    global order they only queue.
+    other's rows and the database aborts one as a deadlock; in one global
+    order they only queue.
     """
     threads_per_round, rounds, shared_companies = 6, 6, 3000
     User = get_user_model()

@@ -184,7 +184,7 @@ def test_no_refresh_token_means_a_new_login(everreal_fake):
     assert everreal_fake.calls("token") == []
 
 
-@pytest.mark.postgres
+@pytest.mark.rowlocks
 @pytest.mark.django_db(transaction=True)
 def test_sixteen_threads_refresh_once(everreal_server):
     fake = everreal_server.fake
@@ -234,7 +234,7 @@ print(hashlib.sha256(token.encode()).hexdigest(), flush=True)
 """
 
 
-@pytest.mark.postgres
+@pytest.mark.rowlocks
 @pytest.mark.django_db(transaction=True)
 def test_four_processes_refresh_once(everreal_server):
     fake = everreal_server.fake
@@ -243,7 +243,7 @@ def test_four_processes_refresh_once(everreal_server):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "EVERREAL_TEST_DATABASE": "postgres",
+        "EVERREAL_TEST_DATABASE": os.environ["EVERREAL_TEST_DATABASE"],
         "EVERREAL_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
     }
     processes = [
@@ -275,7 +275,7 @@ def test_four_processes_refresh_once(everreal_server):
     assert len(refreshes(fake)) == 1
 
 
-@pytest.mark.postgres
+@pytest.mark.rowlocks
 @pytest.mark.django_db(transaction=True)
 def test_callers_do_not_pile_up_behind_a_hanging_token_endpoint(everreal_server):
     """K requests of one user, the token endpoint hanging: one refresh, all end in time.
@@ -321,3 +321,55 @@ def test_callers_do_not_pile_up_behind_a_hanging_token_endpoint(everreal_server)
     assert max(durations) < 3 + 1
     account.refresh_from_db()
     assert account.reauth_required is False
+
+
+@pytest.mark.rowlocks
+@pytest.mark.django_db(transaction=True)
+def test_waiting_for_a_row_locked_elsewhere_ends_by_the_deadline(everreal_fake):
+    """Another session holds the token row far longer than the caller's deadline.
+
+    The wait ends by the deadline (PostgreSQL's ``lock_timeout``, MariaDB's
+    ``innodb_lock_wait_timeout``, which is whole seconds), not after the
+    database's own lock timeout (50 s on MariaDB); the connection's own
+    setting comes back after it.
+    """
+    from django.db import transaction
+
+    from django_everreal.transport import Deadline
+
+    account = linked_account(everreal_fake)
+    locked = threading.Event()
+    release = threading.Event()
+
+    def hold_the_row():
+        try:
+            with transaction.atomic():
+                Account.objects.select_for_update().get(pk=account.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def setting():
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SHOW lock_timeout")
+            else:
+                cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
+            return cursor.fetchone()[0]
+
+    before = setting()
+    thread = threading.Thread(target=hold_the_row)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        with pytest.raises(EverRealUnavailable, match="still running"):
+            TokenStore(account).refresh(deadline=Deadline(1.5))
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        thread.join(30)
+    assert 0.5 < waited < 1.5 + 1
+    assert setting() == before
+    assert refreshes(everreal_fake) == []

@@ -220,14 +220,14 @@ def test_every_login_error_of_everreal_has_a_message():
     ] == []
 
 
-# -- concurrency and database faults (PostgreSQL) -------------------------------
+# -- concurrency and database faults (row locks; table locks on PostgreSQL) ----
 
 
 def logged_in_user_id(client):
     return client.session.get("_auth_user_id")
 
 
-@pytest.mark.postgres
+@pytest.mark.rowlocks
 @pytest.mark.django_db(transaction=True)
 def test_one_new_user_logging_in_twice_at_once(everreal_fake):
     """Two tabs or a double click: both callbacks log in, as one Django user.
@@ -330,7 +330,6 @@ def statements(queries):
 TX_CONTROL = {"BEGIN", "COMMIT"}
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_callback_query_count(client, everreal_login, everreal_fake):
     """A whole callback, first and repeat login, sessions and social-auth included.
@@ -361,3 +360,66 @@ def test_database_error_at_the_login_start_is_a_503(client, lock_timeout):
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert client.post(reverse("social:begin", args=("everreal",))).status_code == 302
+
+
+# -- headers, unlinking, deactivation ---------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", ["logged in", "refused"])
+def test_callback_answers_pass_on_no_referrer_and_are_not_cached(
+    client, everreal_login, everreal_fake, outcome
+):
+    if outcome == "refused":
+        everreal_fake.fail_next("token", 500)
+    response = everreal_login("anna@example.com")
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+
+
+def disconnect(client):
+    return client.post(reverse("social:disconnect", args=("everreal",)))
+
+
+def test_unlinking_removes_the_account_its_tokens_and_scopes(
+    client, everreal_login, everreal_fake
+):
+    everreal_login("anna@example.com")
+    user = get_user_model().objects.get()
+    user.set_password("a local password")
+    user.save()
+    client.force_login(user)  # the new password ended the old session
+    assert user.has_perm("everreal.company_portfolio_all")
+    response = disconnect(client)
+    assert response.status_code == 302
+    assert UserSocialAuth.objects.count() == 0
+    assert Account.objects.count() == 0
+    user = get_user_model().objects.get()
+    assert not user.has_perm("everreal.company_portfolio_all")
+    # What stays: the Django user and the shared companies.
+    assert Company.objects.exists()
+
+
+def test_unlinking_the_only_way_to_log_in_is_refused_clearly(
+    client, everreal_login, everreal_fake
+):
+    everreal_login("anna@example.com")
+    response = disconnect(client)
+    assert response.status_code == 403
+    assert "cannot be unlinked" in response.content.decode()
+    assert UserSocialAuth.objects.count() == 1
+    assert Account.objects.count() == 1
+
+
+def test_a_login_refused_as_inactive_revokes_older_sessions_scopes(
+    client, everreal_login, everreal_fake
+):
+    everreal_login("anna@example.com")
+    assert client.session["_auth_user_id"]
+    userinfo = everreal_fake.user("anna@example.com").userinfo()
+    everreal_fake.fail_next("userinfo", 200, {**userinfo, "isActive": False})
+    response = EverRealLogin(Client(), everreal_fake)("anna@example.com")
+    assert response.status_code == 403
+    assert Account.objects.get().is_active is False
+    # The first session is still logged in, but its scopes grant nothing.
+    user = get_user_model().objects.get(pk=client.session["_auth_user_id"])
+    assert not user.has_perm("everreal.company_portfolio_all")

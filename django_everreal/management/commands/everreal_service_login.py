@@ -32,6 +32,7 @@ from django_everreal import protocol
 from django_everreal import transport
 from django_everreal.backends import TOKEN_PATH
 from django_everreal.conf import conf
+from django_everreal.exceptions import InvalidTokenResponse
 from django_everreal.exceptions import heimdall_message
 from django_everreal.models import ServiceAccount
 from django_everreal.transport import Deadline
@@ -138,21 +139,24 @@ class Command(BaseCommand):
             raise CommandError(
                 f"EverReal's token endpoint could not be reached ({type(exc).__name__})."
             ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = protocol.json_answer(response)
         if not isinstance(body, dict):
             body = {}
-        if response.status_code != 200 or not isinstance(body.get("access_token"), str):
+        if response.status_code != 200 or "access_token" not in body:
             raise CommandError(refusal_message(response.status_code, body))
-        if not isinstance(body.get("refresh_token"), str) or not body["refresh_token"]:
+        try:
+            tokens = protocol.validate_token_response(body)
+        except InvalidTokenResponse as exc:
+            raise CommandError(
+                f"{exc.detail} Nothing was stored; try again later."
+            ) from None
+        if tokens["refresh_token"] is None:
             raise CommandError(
                 "EverReal logged the user in but issued no refresh token, so the "
                 "service account would stop working within the hour. Check that "
                 "the client may use the 'offline_access' scope."
             )
-        return body
+        return tokens
 
     @sensitive_variables()
     def store(self, name: str, username: str, tokens: dict[str, Any]) -> ServiceAccount:
@@ -161,11 +165,9 @@ class Command(BaseCommand):
                 name=name, defaults={"username": username}
             )
             account.username = username
-            account.everreal_id = subject(str(tokens["access_token"]))
+            account.everreal_id = subject(tokens["access_token"])
             account.set_tokens(
-                str(tokens["access_token"]),
-                str(tokens["refresh_token"]),
-                protocol.parse_expires_in(tokens.get("expires_in")),
+                tokens["access_token"], tokens["refresh_token"], tokens["expires_in"]
             )
             account.reauth_required = False
             account.save()
@@ -174,9 +176,16 @@ class Command(BaseCommand):
 
 def refusal_message(status: int, body: dict[str, Any]) -> str:
     """Why EverReal refused, in words, with its codes for the administrator."""
-    error = body.get("error") if isinstance(body.get("error"), str) else ""
+    error = body.get("error")
+    error = error if isinstance(error, str) and protocol.is_code(error) else ""
     description = body.get("error_description")
-    description = description if isinstance(description, str) else ""
+    description = (
+        description.strip()
+        if isinstance(description, str)
+        and len(description) <= 200
+        and protocol.clean_text(description) is not None
+        else ""
+    )
     known = heimdall_message(description)
     if known is not None:
         readable = str(known)
@@ -197,7 +206,10 @@ def subject(access_token: str) -> str:
     """The EverReal user id in the token's ``sub``; the signature is EverReal's business."""
     try:
         claims = jwt.decode(access_token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, RecursionError):
         return ""
     sub = claims.get("sub")
-    return str(sub)[:64] if isinstance(sub, (str, int)) else ""
+    if isinstance(sub, bool) or not isinstance(sub, (str, int)):
+        return ""
+    sub = str(sub).strip()
+    return sub if len(sub) <= 64 and protocol.clean_text(sub) is not None else ""
