@@ -48,6 +48,10 @@ _process_locks: defaultdict[tuple[str, Any], threading.Lock] = defaultdict(
 _process_locks_guard = threading.Lock()
 
 
+#: EverReal's reason for refusing a grant to a user it has deactivated.
+INACTIVE_USER = "heimdall.validation.user.is.inactive"
+
+
 class RefreshTokenRejected(Exception):
     """EverReal refused the refresh token: it is dead, only a new login helps."""
 
@@ -103,7 +107,7 @@ class TokenStore:
         """
         deadline = deadline or Deadline.for_operation()
         model = type(self.holder)
-        dead = False
+        dead = deactivated = False
         failure: EverRealUnavailable | None = None
         with self._process_lock(deadline), transaction.atomic(using=self._db):
             locked = self._lock_row(deadline)
@@ -124,8 +128,9 @@ class TokenStore:
             else:
                 try:
                     response = self.request_refresh(locked.refresh_token, deadline)
-                except RefreshTokenRejected:
+                except RefreshTokenRejected as exc:
                     dead = True
+                    deactivated = exc.args == (INACTIVE_USER,)
                 except EverRealUnavailable as exc:
                     failure = exc
                     locked.refresh_failed_at = timezone.now()
@@ -135,9 +140,14 @@ class TokenStore:
                         response["refresh_token"],
                         response["expires_in"],
                     )
+            update_fields = list(TOKEN_FIELD_NAMES)
             if dead:
                 locked.reauth_required = True
-            locked.save(update_fields=TOKEN_FIELD_NAMES)
+            if deactivated and hasattr(locked, "is_active"):
+                # EverReal says the user is deactivated: their scopes go now.
+                locked.is_active = False
+                update_fields.append("is_active")
+            locked.save(update_fields=update_fields)
         self._adopt(locked)
         if failure is not None:
             raise failure

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -373,3 +374,22 @@ def test_waiting_for_a_row_locked_elsewhere_ends_by_the_deadline(everreal_fake):
     assert 0.5 < waited < 1.5 + 1
     assert setting() == before
     assert refreshes(everreal_fake) == []
+
+
+@pytest.mark.django_db
+def test_a_refresh_refused_as_inactive_revokes_the_scopes(everreal_fake):
+    """EverReal deactivated the user: the account's scopes grant nothing from now on."""
+    account = linked_account(everreal_fake)
+    account.scopes = ["company_portfolio_all"]
+    account.save()
+    assert account.user.has_perm("everreal.company_portfolio_all")
+    everreal_fake.user("anna@example.com").is_active = False
+    with pytest.raises(ReauthenticationRequired):
+        TokenStore(account).access_token()
+    account = Account.objects.select_related("user").get(pk=account.pk)
+    assert (account.reauth_required, account.is_active) == (True, False)
+    assert (
+        not get_user_model()
+        .objects.get(pk=account.user_id)
+        .has_perm("everreal.company_portfolio_all")
+    )
