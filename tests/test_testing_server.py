@@ -288,28 +288,23 @@ def test_cli_serves_the_demo(cli, private_key):
     assert info.json()["tokenInfo"]["scope"][0] == "offline_access"
     assert info.json()["id"] == claims["sub"]
 
-    refreshed = requests.post(
-        f"{url}/accounts/oauth/token",
-        data={
-            **CLIENT,
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-        },
-        timeout=TIMEOUT,
-    )
+    def refresh(refresh_token):
+        return requests.post(
+            f"{url}/accounts/oauth/token",
+            data={
+                **CLIENT,
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+            },
+            timeout=TIMEOUT,
+        )
+
+    refreshed = refresh(tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.json()["access_token"] != tokens["access_token"]
     assert refreshed.json()["refresh_token"] != tokens["refresh_token"]
     # As at EverReal, rotation leaves the old refresh token valid.
-    again = requests.post(
-        f"{url}/accounts/oauth/token",
-        data={
-            **CLIENT,
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-        },
-        timeout=TIMEOUT,
-    )
+    again = refresh(tokens["refresh_token"])
     assert again.status_code == 200, again.text
 
     wrong = requests.post(
