@@ -35,10 +35,6 @@ from django_everreal.protocol import text
 from django_everreal.protocol import validate_userinfo
 from django_everreal.transport import Deadline
 
-AUTHORIZE_PATH = "/accounts/dialog/authorize"
-TOKEN_PATH = "/accounts/oauth/token"  # noqa: S105
-USERINFO_PATH = "/accounts/api/userinfo"
-
 
 class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
     """Authorization-code flow with PKCE S256 and a single-use ``state``.
@@ -63,13 +59,13 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
         return conf.TOKEN_REQUEST_FORMAT
 
     def authorization_url(self) -> str:
-        return conf.origin + AUTHORIZE_PATH
+        return conf.origin + protocol.AUTHORIZE_PATH
 
     def access_token_url(self) -> str:
-        return conf.origin + TOKEN_PATH
+        return conf.origin + protocol.TOKEN_PATH
 
     def userinfo_url(self) -> str:
-        return conf.origin + USERINFO_PATH
+        return conf.origin + protocol.USERINFO_PATH
 
     def get_key_and_secret(self) -> tuple[str, str]:
         return conf.KEY, conf.SECRET

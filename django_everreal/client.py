@@ -24,7 +24,6 @@ from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
 from django_everreal import transport
-from django_everreal.backends import USERINFO_PATH
 from django_everreal.conf import conf
 from django_everreal.exceptions import AccountNotLinked
 from django_everreal.exceptions import EverRealBadResponse
@@ -40,7 +39,6 @@ from django_everreal.transport import Deadline
 
 logger = logging.getLogger("django_everreal")
 
-GRAPHQL_PATH = "/api/reporting/graphql"
 
 # Methods a retry cannot do twice: RFC 9110's idempotent methods.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -148,7 +146,9 @@ class EverRealClient:
         if variables is not None:
             payload["variables"] = variables
         idempotent = _MUTATION_RE.search(query) is None
-        response = self._send("POST", GRAPHQL_PATH, idempotent, {"json": payload})
+        response = self._send(
+            "POST", protocol.GRAPHQL_PATH, idempotent, {"json": payload}
+        )
         body = json_body(response, "GraphQL")
         if body.get("errors"):
             errors = body["errors"]
@@ -166,7 +166,7 @@ class EverRealClient:
         An answer without a usable ``id`` is ``EverRealBadResponse``, as any
         other answer this app cannot use.
         """
-        response = self.get(USERINFO_PATH)
+        response = self.get(protocol.USERINFO_PATH)
         if response.status_code != 200:
             raise EverRealBadResponse(
                 f"EverReal's userinfo answered HTTP {response.status_code}.",

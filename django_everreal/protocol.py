@@ -15,6 +15,12 @@ from social_core.exceptions import ErrorStage
 from django_everreal.exceptions import InvalidTokenResponse
 from django_everreal.exceptions import InvalidUserInfo
 
+# EverReal's endpoints, on each customer's origin.
+AUTHORIZE_PATH = "/accounts/dialog/authorize"
+TOKEN_PATH = "/accounts/oauth/token"  # noqa: S105
+USERINFO_PATH = "/accounts/api/userinfo"
+GRAPHQL_PATH = "/api/reporting/graphql"
+
 #: The longest lifetime believed of a token, whatever EverReal says: beyond
 #: it the expiry date would overflow Python's datetime (year 9999).
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600

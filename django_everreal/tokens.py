@@ -28,7 +28,6 @@ from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
 from django_everreal import transport
-from django_everreal.backends import TOKEN_PATH
 from django_everreal.conf import conf
 from django_everreal.exceptions import EverRealBadResponse
 from django_everreal.exceptions import EverRealUnavailable
@@ -245,7 +244,7 @@ class TokenStore:
         try:
             response = transport.send(
                 "POST",
-                conf.origin + TOKEN_PATH,
+                conf.origin + protocol.TOKEN_PATH,
                 deadline=deadline or Deadline.for_operation(),
                 **protocol.token_request_kwargs(payload, conf.TOKEN_REQUEST_FORMAT),
             )

@@ -11,7 +11,6 @@ from django.test import override_settings
 from django.utils import timezone
 from django.utils import translation
 
-from django_everreal.client import GRAPHQL_PATH
 from django_everreal.client import EverRealClient
 from django_everreal.exceptions import AccountNotLinked
 from django_everreal.exceptions import EverRealRateLimited
@@ -20,6 +19,7 @@ from django_everreal.exceptions import GraphQLError
 from django_everreal.exceptions import ReauthenticationRequired
 from django_everreal.models import Account
 from django_everreal.models import ServiceAccount
+from django_everreal.protocol import GRAPHQL_PATH
 from django_everreal.signals import reauthentication_required
 from django_everreal.testing import USERINFO_PATH
 from django_everreal.testing import FakeEverReal

@@ -30,7 +30,6 @@ from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
 from django_everreal import transport
-from django_everreal.backends import TOKEN_PATH
 from django_everreal.conf import conf
 from django_everreal.exceptions import InvalidTokenResponse
 from django_everreal.exceptions import heimdall_message
@@ -82,7 +81,7 @@ class Command(BaseCommand):
         if not username:
             raise CommandError("--username must not be empty.")
         try:
-            token_url = conf.origin + TOKEN_PATH
+            token_url = conf.origin + protocol.TOKEN_PATH
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
         stdin: IO[str] = options.get("stdin") or sys.stdin
