@@ -157,15 +157,17 @@ class EverRealMiddleware:
 
 
 def error_response(
-    request: HttpRequest, status: int, code: str, message: Promise
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: Promise,
+    template: str = "everreal/unavailable.html",
 ) -> HttpResponse:
-    """EverReal's failure as JSON for code, as the ``everreal/unavailable.html`` page for people."""
+    """A failure as JSON for code (``{"error": code, ...}``), as *template* for people."""
     if wants_json(request):
         return JsonResponse({"error": code, "message": str(message)}, status=status)
     return HttpResponse(
-        render_to_string(
-            "everreal/unavailable.html", {"message": message}, request=request
-        ),
+        render_to_string(template, {"message": message}, request=request),
         status=status,
     )
 

@@ -6,13 +6,9 @@ from typing import Any
 
 from django.views.decorators.debug import sensitive_variables
 
+from django_everreal import protocol
 from django_everreal import sync
 from django_everreal.backends import EverRealOAuth2
-
-#: What a token response adds to social-core's ``response``.
-TOKEN_RESPONSE_KEYS = frozenset(
-    {"access_token", "refresh_token", "expires_in", "token_type", "scope", "id_token"}
-)
 
 
 @sensitive_variables("response", "args", "kwargs", "userinfo")
@@ -28,7 +24,7 @@ def sync_account(
         return None
     # social-core merges the token response into the userinfo; receivers of
     # ``account_synced`` get the userinfo alone, never a token.
-    userinfo = {k: v for k, v in response.items() if k not in TOKEN_RESPONSE_KEYS}
+    userinfo = protocol.without_tokens(response)
     account = sync.sync_account(
         user,
         userinfo,

@@ -31,8 +31,11 @@ MAX_TOKEN_LENGTH = 16 * 1024
 #: headers as Latin-1) nor be told apart from a token of another kind.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 _WORD = re.compile(r"[\x21-\x7e]{1,64}")
-#: The token fields of a token response: never taken from a userinfo answer.
-TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "expires_in", "token_type"})
+#: The fields of a token response: never taken from a userinfo answer, never
+#: passed on as one.
+TOKEN_FIELDS = frozenset(
+    {"access_token", "refresh_token", "expires_in", "token_type", "scope", "id_token"}
+)
 #: Userinfo is a few levels deep; anything deeper is cut, not recursed into.
 MAX_DEPTH = 16
 
@@ -246,7 +249,12 @@ def clean_userinfo(payload: object, backend: Any = None) -> dict[str, Any]:
     """
     cleaned = _clean(payload, 0)
     validate_userinfo(cleaned, backend)
-    return {key: value for key, value in cleaned.items() if key not in TOKEN_FIELDS}
+    return without_tokens(cleaned)
+
+
+def without_tokens(payload: dict[str, Any]) -> dict[str, Any]:
+    """*payload* without the fields of a token response."""
+    return {key: value for key, value in payload.items() if key not in TOKEN_FIELDS}
 
 
 def validate_userinfo(payload: object, backend: Any = None) -> None:

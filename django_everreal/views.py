@@ -10,7 +10,6 @@ from django.db import DatabaseError
 from django.db import transaction
 from django.http import HttpRequest
 from django.http import HttpResponse
-from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.shortcuts import render
 from django.utils.functional import Promise
@@ -22,7 +21,7 @@ from social_django import views as social_views
 
 from django_everreal.conf import conf
 from django_everreal.exceptions import heimdall_message
-from django_everreal.middleware import wants_json
+from django_everreal.middleware import error_response
 
 logger = logging.getLogger("django_everreal")
 
@@ -121,15 +120,11 @@ def disconnect(
         return response
     except SocialAuthBaseException as exc:
         logger.warning("EverReal disconnect refused: %s", getattr(exc, "code", ""))
-        message = MESSAGES_BY_CODE["disconnect_disallowed"]
-        if conf.LOGIN_ERROR_URL:
-            messages.error(request, str(message), fail_silently=True)
-            return redirect(conf.LOGIN_ERROR_URL)
-        return render(
+        return failure_page(
             request,
-            "everreal/login_error.html",
-            {"message": message, "heading": DISCONNECT_HEADING},
-            status=403,
+            MESSAGES_BY_CODE["disconnect_disallowed"],
+            403,
+            heading=DISCONNECT_HEADING,
         )
     except DatabaseError as exc:
         return database_failed(request, exc)
@@ -146,16 +141,13 @@ def database_failed(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
     if not connection.in_atomic_block:
         # A broken connection is replaced before the session is saved.
         connection.close_if_unusable_or_obsolete()
-    message = MESSAGES_BY_CODE["database_error"]
-    response: HttpResponse
-    if wants_json(request):
-        response = JsonResponse(
-            {"error": "temporarily_unavailable", "message": str(message)}, status=503
-        )
-    else:
-        response = render(
-            request, "everreal/login_error.html", {"message": message}, status=503
-        )
+    response = error_response(
+        request,
+        503,
+        "temporarily_unavailable",
+        MESSAGES_BY_CODE["database_error"],
+        template="everreal/login_error.html",
+    )
     response["Retry-After"] = str(RETRY_AFTER)
     return response
 
@@ -181,11 +173,23 @@ def login_failed(request: HttpRequest, exc: Exception) -> HttpResponse:
         code,
         getattr(exc, "detail", "") or getattr(exc, "provider_code", "") or "",
     )
-    message = error_message(exc)
+    status = 403 if code == "authentication_disallowed" else 400
+    return failure_page(request, error_message(exc), status)
+
+
+def failure_page(
+    request: HttpRequest,
+    message: Promise,
+    status: int,
+    heading: Promise | None = None,
+) -> HttpResponse:
+    """The error page, or with ``LOGIN_ERROR_URL`` set a redirect there with the message."""
     if conf.LOGIN_ERROR_URL:
         messages.error(request, str(message), fail_silently=True)
         return redirect(conf.LOGIN_ERROR_URL)
-    status = 403 if code == "authentication_disallowed" else 400
     return render(
-        request, "everreal/login_error.html", {"message": message}, status=status
+        request,
+        "everreal/login_error.html",
+        {"message": message, "heading": heading},
+        status=status,
     )
