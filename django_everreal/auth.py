@@ -12,10 +12,21 @@ from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Exists
+from django.db.models import OuterRef
 from django.http import HttpRequest
 
 from django_everreal.conf import conf
+from django_everreal.models import SETTINGS_CUSTOMER
 from django_everreal.models import Account
+from django_everreal.models import Company
+from django_everreal.models import Customer
+from django_everreal.models import Partner
+from django_everreal.models import ServiceAccount
+
+CUSTOMER_MODELS = (Account, Company, Partner, ServiceAccount)
+#: Where the account loaded for the scope check is kept on the user object.
+ACCOUNT_ATTRIBUTE = "_everreal_scope_account"
 
 APP_LABEL = "everreal"
 PERMISSION_PREFIX = f"{APP_LABEL}."
@@ -29,6 +40,8 @@ class GrantedScopes:
 
     scopes: frozenset[str] = frozenset()
     everything: bool = False
+    #: The key of the customer the scopes were granted at (``Account.customer``).
+    customer: str | None = None
 
     @property
     def permissions(self) -> set[str]:
@@ -37,8 +50,28 @@ class GrantedScopes:
     def allows(self, scope: str) -> bool:
         return self.everything or scope in self.scopes
 
+    def covers(self, obj: Any) -> bool:
+        """Whether *obj* belongs to the customer the scopes were granted at."""
+        customer = customer_of_object(obj)
+        return customer is not None and customer == self.customer
+
 
 NOTHING = GrantedScopes()
+
+
+def customer_of_object(obj: Any) -> str | None:
+    """The key of the EverReal customer *obj* belongs to; ``None`` when it has none.
+
+    This app's models know theirs; any other object says so with an
+    ``everreal_customer`` attribute (the customer's subdomain, ``""`` for the
+    one in settings).
+    """
+    customer = getattr(obj, "everreal_customer", None)
+    if customer is None and isinstance(obj, Customer):
+        customer = obj.key
+    elif customer is None and isinstance(obj, CUSTOMER_MODELS):
+        customer = obj.customer
+    return customer if isinstance(customer, str) else None
 
 
 def scope_permissions(scopes: Iterable[str] | str, *, owner: str) -> list[str]:
@@ -97,6 +130,14 @@ class ScopeBackend(BaseBackend):
     again. Deactivation in EverReal arrives as ``is_active = False`` on the
     next sync and does revoke.
 
+    Several customers: a user's scopes are those of their one account, at
+    its customer, and a disabled customer's scopes grant nothing. Without an
+    object, ``has_perm`` answers for that customer; with one
+    (``has_perm("everreal.x", obj)``), only for objects of that same
+    customer (``customer_of_object``): a scope granted at customer A grants
+    nothing on B's data. An object of no customer gets ``False``, as
+    ``ModelBackend`` answers for objects.
+
     The result is cached on the user object, as ``ModelBackend`` does, so a
     request costs at most one query however many checks it makes. The backend
     never authenticates anyone.
@@ -114,9 +155,23 @@ class ScopeBackend(BaseBackend):
         object.
         """
         account = self._get_account(user_obj)
-        if account is None or not account.is_active:
+        if account is None or not self.account_counts(account):
             return frozenset()
         return account.permission_scopes
+
+    @staticmethod
+    def account_counts(account: Account) -> bool:
+        """Active in EverReal, and of an enabled customer."""
+        if not account.is_active:
+            return False
+        if account.customer == SETTINGS_CUSTOMER:
+            return True
+        enabled = getattr(account, "customer_enabled", None)
+        if enabled is None:
+            enabled = Customer.objects.filter(
+                subdomain=account.customer, enabled=True
+            ).exists()
+        return bool(enabled)
 
     def get_granted_scopes(self, user_obj: AnyUser) -> GrantedScopes:
         if isinstance(user_obj, AnonymousUser) or not user_obj.is_active:
@@ -125,26 +180,32 @@ class ScopeBackend(BaseBackend):
         if cached is None:
             scopes = self.get_scopes(user_obj) - model_permission_codenames()
             cached = GrantedScopes(
-                scopes, everything=bool(scopes & conf.SUPERUSER_SCOPES)
+                scopes,
+                everything=bool(scopes & conf.SUPERUSER_SCOPES),
+                customer=self._customer_key(user_obj) if scopes else None,
             )
             setattr(user_obj, self.cache_attribute, cached)
         return cached
 
     def get_user_permissions(self, user_obj: AnyUser, obj: Any = None) -> set[str]:
-        if obj is not None:
+        granted = self.get_granted_scopes(user_obj)
+        if obj is not None and not granted.covers(obj):
             return set()
-        return self.get_granted_scopes(user_obj).permissions
+        return granted.permissions
 
     def get_all_permissions(self, user_obj: AnyUser, obj: Any = None) -> set[str]:
         return self.get_user_permissions(user_obj, obj)
 
     def has_perm(self, user_obj: AnyUser, perm: str, obj: Any = None) -> bool:
-        if obj is not None or not perm.startswith(PERMISSION_PREFIX):
+        if not perm.startswith(PERMISSION_PREFIX):
             return False
         scope = perm.removeprefix(PERMISSION_PREFIX)
         if scope in model_permission_codenames():
             return False
-        return self.get_granted_scopes(user_obj).allows(scope)
+        granted = self.get_granted_scopes(user_obj)
+        if obj is not None and not granted.covers(obj):
+            return False
+        return granted.allows(scope)
 
     def has_module_perms(self, user_obj: AnyUser, app_label: str) -> bool:
         if app_label != APP_LABEL:
@@ -159,7 +220,26 @@ class ScopeBackend(BaseBackend):
         if relation.is_cached(user_obj):
             cached = relation.get_cached_value(user_obj)
             return cached if isinstance(cached, Account) else None
+        if ACCOUNT_ATTRIBUTE in user_obj.__dict__:
+            found: Account | None = user_obj.__dict__[ACCOUNT_ATTRIBUTE]
+            return found
         try:
-            return Account.objects.only("is_active", "scopes").get(user_id=user_obj.pk)
+            found = (
+                Account.objects.only("is_active", "scopes", "customer")
+                .annotate(
+                    customer_enabled=Exists(
+                        Customer.objects.filter(
+                            subdomain=OuterRef("customer"), enabled=True
+                        )
+                    )
+                )
+                .get(user_id=user_obj.pk)
+            )
         except Account.DoesNotExist:
-            return None
+            found = None
+        user_obj.__dict__[ACCOUNT_ATTRIBUTE] = found
+        return found
+
+    def _customer_key(self, user_obj: AbstractBaseUser) -> str | None:
+        account = self._get_account(user_obj)
+        return None if account is None else account.customer

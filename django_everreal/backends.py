@@ -20,6 +20,7 @@ from social_core.exceptions import AuthConfigurationError
 from social_core.exceptions import AuthPolicyError
 from social_core.exceptions import AuthProviderError
 from social_core.exceptions import AuthResponseError
+from social_core.exceptions import AuthSessionError
 from social_core.exceptions import ErrorStage
 from social_core.exceptions import SocialAuthBaseException
 from social_core.utils import http_error
@@ -30,7 +31,11 @@ from django_everreal import protocol
 from django_everreal import sync
 from django_everreal import transport
 from django_everreal.conf import conf
+from django_everreal.customers import get_customer
+from django_everreal.exceptions import UnknownCustomer
 from django_everreal.models import Account
+from django_everreal.models import Customer
+from django_everreal.models import qualify
 from django_everreal.protocol import text
 from django_everreal.protocol import validate_userinfo
 from django_everreal.transport import Deadline
@@ -39,9 +44,16 @@ from django_everreal.transport import Deadline
 class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
     """Authorization-code flow with PKCE S256 and a single-use ``state``.
 
-    The ``redirect_uri`` is ``SOCIAL_AUTH_EVERREAL_REDIRECT_URI`` verbatim in
-    both the authorize and the token request: EverReal matches it exactly, and
-    building it from the request would trust the ``Host`` header.
+    The ``redirect_uri`` is the customer's registered one
+    (``SOCIAL_AUTH_EVERREAL_REDIRECT_URI`` for the customer in settings)
+    verbatim in both the authorize and the token request: EverReal matches
+    it exactly, and building it from the request would trust the ``Host``
+    header.
+
+    Several customers: the login start names one with ``?subdomain=``
+    (none: the customer in settings); it is stored with the ``state`` in the
+    session, and the callback uses that customer's origin and credentials,
+    whatever its query says (RFC 9700 §4.4, mix-up attacks).
     """
 
     name = "everreal"
@@ -53,22 +65,72 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
     SCOPE_SEPARATOR = " "
     #: The deadline of this login's calls to EverReal, set at the first one.
     deadline: Deadline | None = None
+    #: The login's customer: chosen at the start, read back from the session
+    #: at the callback (``bind_customer``).
+    _customer: Customer | None = None
+    CUSTOMER_PARAMETER = "subdomain"
 
     @property
     def ACCESS_TOKEN_PAYLOAD(self) -> str:  # type: ignore[override]
         return conf.TOKEN_REQUEST_FORMAT
 
+    @property
+    def customer(self) -> Customer:
+        """The customer of this login; the one in settings until another is bound."""
+        if self._customer is None:
+            self._customer = get_customer()
+        return self._customer
+
+    def bind_customer(self, customer: Customer) -> None:
+        self._customer = customer
+
+    def get_or_create_state(self) -> str | None:
+        """The login's ``state``, with the customer the start named stored beside it.
+
+        ``UnknownCustomer`` (a 404 page) when no enabled customer has that subdomain.
+        """
+        requested = self.data.get(self.CUSTOMER_PARAMETER)
+        self.bind_customer(
+            get_customer(requested if isinstance(requested, str) else None)
+        )
+        state = super().get_or_create_state()
+        if state:
+            key = self.transaction_key(state)
+            transaction = self.strategy.session_get(key)
+            if isinstance(transaction, dict):
+                self.strategy.session_set(
+                    key, {**transaction, "customer": self.customer.key}
+                )
+        return state
+
+    def validate_state(self) -> str | None:
+        """Check the ``state``, and bind the customer the login was started for.
+
+        A ``state`` from before customers were stored is the settings' one.
+        """
+        state = super().validate_state()
+        transaction = self._oauth2_transaction or {}
+        key = transaction.get("customer", "")
+        try:
+            self.bind_customer(get_customer(key if isinstance(key, str) else None))
+        except UnknownCustomer:
+            # Disabled since the login started: nothing goes to it.
+            raise AuthSessionError(
+                self, code="unknown_customer", stage="callback"
+            ) from None
+        return state
+
     def authorization_url(self) -> str:
-        return conf.origin + protocol.AUTHORIZE_PATH
+        return self.customer.origin + protocol.AUTHORIZE_PATH
 
     def access_token_url(self) -> str:
-        return conf.origin + protocol.TOKEN_PATH
+        return self.customer.origin + protocol.TOKEN_PATH
 
     def userinfo_url(self) -> str:
-        return conf.origin + protocol.USERINFO_PATH
+        return self.customer.origin + protocol.USERINFO_PATH
 
     def get_key_and_secret(self) -> tuple[str, str]:
-        return conf.KEY, conf.SECRET
+        return self.customer.client_id, self.customer.client_secret
 
     def setting(self, name: str, default: Any = None) -> Any:
         if name == "USER_FIELDS":
@@ -83,14 +145,15 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
         return conf.SCOPE
 
     def get_redirect_uri(self, state: str | None = None) -> str:
-        if not conf.REDIRECT_URI:
+        redirect_uri = self.customer.login_redirect_uri
+        if not redirect_uri:
             raise AuthConfigurationError(
                 self,
                 "SOCIAL_AUTH_EVERREAL_REDIRECT_URI is not set.",
                 code="missing_setting",
                 parameter="SOCIAL_AUTH_EVERREAL_REDIRECT_URI",
             )
-        return conf.REDIRECT_URI
+        return redirect_uri
 
     def request(
         self,
@@ -262,18 +325,22 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
                 if isinstance(response, dict) and "id" in response:
                     validate_userinfo(response, backend=self)
                     self.everreal_lock = sync.lock_everreal_user(
-                        str(response["id"]).strip()
+                        str(response["id"]).strip(), customer=self.customer.key
                     )
                 return super().pipeline(pipeline, pipeline_index, *args, **kwargs)
         except AuthPolicyError:
             if isinstance(response, dict) and response.get("isActive") is False:
-                Account.objects.filter(everreal_id=str(response["id"]).strip()).update(
-                    is_active=False
-                )
+                Account.objects.filter(
+                    customer=self.customer.key, everreal_id=str(response["id"]).strip()
+                ).update(is_active=False)
             raise
 
     def get_user_id(self, details: dict[str, Any], response: dict[str, Any]) -> str:
-        return str(response["id"])
+        """The social-auth ``uid``: the EverReal id, qualified with a registered customer.
+
+        The same id at two customers is two people.
+        """
+        return qualify(self.customer.key, str(response["id"]))
 
     def get_user_details(self, response: dict[str, Any]) -> dict[str, Any]:
         """EverReal's names, cut to the user model's fields: ``create_user`` gets them as they are."""

@@ -25,6 +25,8 @@ from django.views.decorators.debug import sensitive_variables
 from django_everreal import protocol
 from django_everreal import transport
 from django_everreal.conf import conf
+from django_everreal.customers import customer_of
+from django_everreal.customers import get_customer
 from django_everreal.exceptions import AccountNotLinked
 from django_everreal.exceptions import EverRealBadResponse
 from django_everreal.exceptions import EverRealRateLimited
@@ -32,6 +34,7 @@ from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.exceptions import GraphQLError
 from django_everreal.exceptions import InvalidUserInfo
 from django_everreal.models import Account
+from django_everreal.models import Customer
 from django_everreal.models import ServiceAccount
 from django_everreal.models import TokenFields
 from django_everreal.tokens import TokenStore
@@ -82,16 +85,31 @@ class EverRealClient:
     """
 
     def __init__(
-        self, holder: TokenFields, *, session: requests.Session | None = None
+        self,
+        holder: TokenFields,
+        *,
+        session: requests.Session | None = None,
+        customer: Customer | None = None,
     ) -> None:
         self.holder = holder
-        self.tokens = TokenStore(holder)
+        #: The holder's customer: its origin is the only one this client calls.
+        #: ``UnknownCustomer`` when it is no longer registered or enabled.
+        self.customer = customer if customer is not None else customer_of(holder)
+        self.tokens = TokenStore(holder, self.customer)
         #: The process's pooled session unless one is given.
         self.session = session if session is not None else transport.session()
 
     @classmethod
-    def for_user(cls, user: AbstractBaseUser | AnonymousUser) -> Self:
-        """The client of *user*'s EverReal account; ``AccountNotLinked`` without one."""
+    def for_user(
+        cls, user: AbstractBaseUser | AnonymousUser, subdomain: str | None = None
+    ) -> Self:
+        """The client of *user*'s EverReal account; ``AccountNotLinked`` without one.
+
+        A Django user has one EverReal account, at one customer. *subdomain*
+        makes sure it is that customer's (``""``: the one in settings):
+        ``AccountNotLinked`` when it is another's. ``UnknownCustomer`` (an
+        ``AccountNotLinked``) when the account's customer is disabled.
+        """
         if not user.is_authenticated:
             raise AccountNotLinked("Anonymous users have no EverReal account.")
         try:
@@ -100,6 +118,14 @@ class EverRealClient:
             raise AccountNotLinked(
                 f"The user {user.get_username()!r} has not logged in with EverReal."
             ) from None
+        if subdomain is not None:
+            wanted = get_customer(subdomain)
+            if wanted.key != account.customer:
+                raise AccountNotLinked(
+                    f"The user {user.get_username()!r} has no EverReal account "
+                    f"at {subdomain[:63]!r}."
+                )
+            return cls(account, customer=wanted)
         return cls(account)
 
     @classmethod
@@ -182,8 +208,8 @@ class EverRealClient:
         time.sleep(seconds)
 
     def url(self, path: str) -> str:
-        """The absolute URL of *path*, which must stay on EverReal's origin."""
-        origin = conf.origin
+        """The absolute URL of *path*, which must stay on the customer's origin."""
+        origin = self.customer.origin
         parts = urlsplit(path)
         if not parts.scheme and not parts.netloc:
             return f"{origin}/{path.lstrip('/')}"

@@ -129,8 +129,10 @@ class Settings:
         return f"https://{subdomain.lower()}.everreal.co"
 
 
-def validate_base_url(value: str) -> str:
-    """Return the origin of *value*, or raise ``ImproperlyConfigured``."""
+def validate_base_url(
+    value: str, setting: str = "SOCIAL_AUTH_EVERREAL_BASE_URL"
+) -> str:
+    """Return the origin of *value*, or raise ``ImproperlyConfigured`` naming *setting*."""
     parts = urlsplit(value)
     if (
         parts.scheme not in {"http", "https"}
@@ -142,7 +144,7 @@ def validate_base_url(value: str) -> str:
         or parts.password
     ):
         raise ImproperlyConfigured(
-            "SOCIAL_AUTH_EVERREAL_BASE_URL must be an origin such as "
+            f"{setting} must be an origin such as "
             f"'https://staging.example.com' or 'http://127.0.0.1:8001'; got {value!r}."
         )
     return f"{parts.scheme}://{parts.netloc}"

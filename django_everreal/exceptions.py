@@ -37,6 +37,23 @@ class AccountNotLinked(EverRealError):
     """The user has no EverReal account: they never logged in with EverReal."""
 
 
+class UnknownCustomer(AccountNotLinked):
+    """No enabled EverReal customer of this site goes by that subdomain.
+
+    An account of a customer that was removed or disabled is as good as
+    unlinked: nothing is sent to EverReal for it. A login naming such a
+    customer gets a 404 page.
+    """
+
+
+class LinkedToAnotherCustomer(EverRealError):
+    """The Django user already has an EverReal account, at another customer.
+
+    One Django user stands for one EverReal identity: a login at a second
+    customer is a second user, never a second link of the first.
+    """
+
+
 class ReauthenticationRequired(EverRealError):
     """The refresh token is dead: only a new login (or service login) helps.
 

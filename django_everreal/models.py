@@ -4,19 +4,188 @@ from datetime import datetime
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django_everreal import crypto
 from django_everreal import protocol
+from django_everreal.conf import SUBDOMAIN_RE
 from django_everreal.conf import conf
+from django_everreal.conf import validate_base_url
+
+#: The ``customer`` of rows that belong to the customer configured in settings.
+SETTINGS_CUSTOMER = ""
+#: An EverReal id, qualified with its customer's subdomain: ``acme:<id>``.
+KEY_MAX_LENGTH = 128
+
+
+def customer_field() -> models.CharField[str, str]:
+    return models.CharField(
+        _("EverReal customer"),
+        max_length=63,
+        blank=True,
+        default=SETTINGS_CUSTOMER,
+        editable=False,
+        db_index=True,
+        help_text=_(
+            "The subdomain of the registered customer; empty for the one in settings."
+        ),
+    )
+
+
+def qualify(customer: str, everreal_id: str) -> str:
+    """*everreal_id* as a key that no other customer's id can take: ``acme:<id>``.
+
+    The customer configured in settings keeps the bare ids, as before there
+    were several. EverReal's ids never hold a colon (``protocol.clean_id``).
+    """
+    return f"{customer}:{everreal_id}" if customer else everreal_id
+
+
+def unqualify(customer: str, key: str) -> str:
+    return key.removeprefix(f"{customer}:") if customer else key
+
+
+class Customer(models.Model):
+    """An EverReal customer this site is registered with, besides the one in settings.
+
+    Its own subdomain (or origin), and the client id and secret EverReal
+    issued to this site for it; the secret is stored encrypted as the tokens
+    are. Every account, company and partner belongs to one customer.
+    """
+
+    subdomain = models.CharField(
+        _("subdomain"),
+        max_length=63,
+        unique=True,
+        help_text=_(
+            "The customer's EverReal subdomain: acme for https://acme.everreal.co."
+            " It names the customer in login URLs (?subdomain=acme)."
+        ),
+    )
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    base_url = models.CharField(
+        _("origin override"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Only for staging or the fake EverReal: an origin such as"
+            " http://127.0.0.1:8002 that replaces https://<subdomain>.everreal.co."
+        ),
+    )
+    client_id = models.CharField(_("client id"), max_length=255)
+    encrypted_client_secret = models.TextField(editable=False, blank=True, default="")
+    redirect_uri = models.URLField(
+        _("redirect URI"),
+        max_length=2000,
+        blank=True,
+        help_text=_(
+            "The callback URL registered with this customer, used verbatim;"
+            " empty: SOCIAL_AUTH_EVERREAL_REDIRECT_URI."
+        ),
+    )
+    enabled = models.BooleanField(
+        _("enabled"),
+        default=True,
+        help_text=_(
+            "A disabled customer's users cannot log in, its tokens are not"
+            " refreshed and its scopes grant nothing; its data stays."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    #: The customer configured in settings, not a row (``Customer.from_settings``).
+    is_from_settings = False
+    _settings_secret = ""
+
+    class Meta:
+        verbose_name = _("EverReal customer")
+        verbose_name_plural = _("EverReal customers")
+        ordering = ["subdomain"]
+
+    def __str__(self) -> str:
+        if self.is_from_settings:
+            return str(_("EverReal customer from settings"))
+        return self.name or self.subdomain
+
+    def __repr__(self) -> str:
+        return f"<Customer {self.key or '(settings)'}>"
+
+    @classmethod
+    def from_settings(cls) -> Customer:
+        """The customer of ``SOCIAL_AUTH_EVERREAL_*``, as an unsaved instance."""
+        customer = cls(
+            subdomain=conf.SUBDOMAIN,
+            base_url=conf.BASE_URL,
+            client_id=conf.KEY,
+            redirect_uri=conf.REDIRECT_URI,
+        )
+        customer.is_from_settings = True
+        customer._settings_secret = conf.SECRET
+        return customer
+
+    @property
+    def key(self) -> str:
+        """What the customer's rows carry as ``customer``: its subdomain, or ``""``."""
+        return SETTINGS_CUSTOMER if self.is_from_settings else self.subdomain
+
+    @property
+    def origin(self) -> str:
+        """EverReal's origin for this customer, e.g. ``https://acme.everreal.co``."""
+        if self.is_from_settings:
+            return conf.origin
+        if self.base_url:
+            return validate_base_url(self.base_url, setting=f"{self!r}.base_url")
+        if not SUBDOMAIN_RE.match(self.subdomain):
+            raise ImproperlyConfigured(f"{self!r} has no valid subdomain.")
+        return f"https://{self.subdomain.lower()}.everreal.co"
+
+    @property
+    def client_secret(self) -> str:
+        if self.is_from_settings:
+            return self._settings_secret
+        return crypto.decrypt(self.encrypted_client_secret)
+
+    def set_client_secret(self, secret: str) -> None:
+        self.encrypted_client_secret = crypto.encrypt(secret)
+
+    @property
+    def login_redirect_uri(self) -> str:
+        """The callback URL to send EverReal: the customer's own, else the setting."""
+        return self.redirect_uri or conf.REDIRECT_URI
+
+    def clean(self) -> None:
+        self.subdomain = self.subdomain.strip().lower()
+        if not SUBDOMAIN_RE.match(self.subdomain):
+            raise ValidationError(
+                {"subdomain": _("One DNS label, such as acme for acme.everreal.co.")}
+            )
+        if self.base_url:
+            try:
+                self.base_url = validate_base_url(self.base_url)
+            except ImproperlyConfigured:
+                raise ValidationError(
+                    {
+                        "base_url": _(
+                            "An origin such as https://staging.example.com, without a path."
+                        )
+                    }
+                ) from None
 
 
 class Partner(models.Model):
-    """An EverReal customer, with its own subdomain."""
+    """EverReal's partner of a customer, as its userinfo names it.
 
-    id = models.CharField(_("EverReal id"), max_length=64, primary_key=True)
+    Its key is the EverReal id, qualified with the customer's subdomain for
+    registered customers (``models.qualify``).
+    """
+
+    id = models.CharField(_("key"), max_length=KEY_MAX_LENGTH, primary_key=True)
+    customer = customer_field()
     name = models.CharField(_("name"), max_length=255, blank=True)
     subdomain = models.CharField(_("subdomain"), max_length=63, blank=True)
 
@@ -28,9 +197,16 @@ class Partner(models.Model):
     def __str__(self) -> str:
         return self.name or self.id
 
+    @property
+    def everreal_id(self) -> str:
+        return unqualify(self.customer, self.id)
+
 
 class Company(models.Model):
-    id = models.CharField(_("EverReal id"), max_length=64, primary_key=True)
+    """An EverReal company; its key is qualified as ``Partner``'s is."""
+
+    id = models.CharField(_("key"), max_length=KEY_MAX_LENGTH, primary_key=True)
+    customer = customer_field()
     name = models.CharField(_("name"), max_length=255, blank=True)
     partner = models.ForeignKey(
         Partner,
@@ -48,6 +224,10 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.id
+
+    @property
+    def everreal_id(self) -> str:
+        return unqualify(self.customer, self.id)
 
 
 #: What a token response changes: saved together, e.g. ``save(update_fields=...)``.
@@ -154,7 +334,8 @@ class Account(TokenFields):
         on_delete=models.CASCADE,
         related_name="everreal_account",
     )
-    everreal_id = models.CharField(_("EverReal id"), max_length=64, unique=True)
+    customer = customer_field()
+    everreal_id = models.CharField(_("EverReal id"), max_length=64)
     email = models.EmailField(_("email"), blank=True)
     current_company = models.ForeignKey(
         Company,
@@ -187,6 +368,11 @@ class Account(TokenFields):
         verbose_name = _("EverReal account")
         verbose_name_plural = _("EverReal accounts")
         ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "everreal_id"], name="everreal_account_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.email or self.everreal_id
@@ -239,7 +425,10 @@ class SyncLock(models.Model):
     both creating a Django user; a row lock works on every database.
     """
 
-    everreal_id = models.CharField(_("EverReal id"), max_length=64, primary_key=True)
+    #: The EverReal id, qualified with the customer (``models.qualify``).
+    everreal_id = models.CharField(
+        _("key"), max_length=KEY_MAX_LENGTH, primary_key=True
+    )
     locked_at = models.DateTimeField(_("last locked"))
 
     class Meta:
@@ -259,6 +448,7 @@ class ServiceAccount(TokenFields):
     """
 
     name = models.SlugField(_("name"), max_length=100, unique=True)
+    customer = customer_field()
     username = models.CharField(_("EverReal user"), max_length=254)
     everreal_id = models.CharField(_("EverReal id"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

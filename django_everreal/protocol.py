@@ -6,14 +6,22 @@ import math
 import re
 import time
 import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 
 import jwt
 from django.utils import translation
+from django.views.decorators.debug import sensitive_variables
 from social_core.exceptions import ErrorStage
 
+from django_everreal import transport
+from django_everreal.conf import conf
 from django_everreal.exceptions import InvalidTokenResponse
 from django_everreal.exceptions import InvalidUserInfo
+
+if TYPE_CHECKING:
+    from django_everreal.models import Customer
 
 # EverReal's endpoints, on each customer's origin.
 AUTHORIZE_PATH = "/accounts/dialog/authorize"
@@ -101,15 +109,115 @@ def token_request_kwargs(payload: dict[str, str], body_format: str) -> dict[str,
     return {"json": payload, "headers": {"Accept": "application/json"}}
 
 
-def seconds_until_expiry(token: str) -> int | None:
-    """The lifetime left in a JWT's ``exp``, for responses without ``expires_in``.
+@dataclass(frozen=True)
+class TokenError:
+    """EverReal's refusal at the token endpoint, in parts that are safe to log.
 
-    Only the expiry is read; the signature is EverReal's business (it
-    publishes no keys) and the token is never trusted for anything else.
+    EverReal answers e.g. HTTP 403 ``{"error": "invalid_grant",
+    "error_description": "heimdall.validation.user.does.not.exist"}``, 400
+    ``invalid_request``, 401 ``invalid_client`` or a bare 401, 429, 5xx.
+    """
+
+    status: int
+    error: str = ""
+    description: str = ""
+    retry_after: float | None = None
+
+    @classmethod
+    def from_response(cls, response: Any) -> TokenError:
+        body = json_answer(response)
+        body = body if isinstance(body, dict) else {}
+        error = body.get("error")
+        description = body.get("error_description")
+        return cls(
+            status=response.status_code,
+            error=error if isinstance(error, str) and is_code(error) else "",
+            description=description.strip()
+            if isinstance(description, str)
+            and len(description) <= 200
+            and clean_text(description) is not None
+            else "",
+            retry_after=retry_after(response),
+        )
+
+    @property
+    def grant_rejected(self) -> bool:
+        """The grant itself is dead (``invalid_grant``, any 401): retrying cannot help."""
+        return self.status == 401 or self.error == "invalid_grant"
+
+    @property
+    def codes(self) -> str:
+        """``HTTP 403, invalid_grant, heimdall.validation...``, for logs and messages."""
+        return ", ".join(
+            filter(None, [f"HTTP {self.status}", self.error, self.description])
+        )
+
+
+class TokenRefused(Exception):
+    """The token endpoint answered with an error (``error`` holds its parts)."""
+
+    def __init__(self, error: TokenError) -> None:
+        super().__init__(f"EverReal's token endpoint refused ({error.codes}).")
+        self.error = error
+
+
+@sensitive_variables()
+def request_tokens(
+    customer: Customer, grant: dict[str, str], deadline: transport.Deadline
+) -> dict[str, Any]:
+    """One grant at *customer*'s token endpoint, with its client credentials.
+
+    Returns ``validate_token_response``'s tokens. Raises
+    ``requests.RequestException`` when EverReal is out of reach,
+    ``TokenRefused`` for an error answer and ``InvalidTokenResponse`` for a
+    200 without usable tokens. Never retried: a repeated password grant
+    costs one of the user's 50 refresh tokens.
+    """
+    payload = {
+        **grant,
+        "client_id": customer.client_id,
+        "client_secret": customer.client_secret,
+    }
+    response = transport.send(
+        "POST",
+        customer.origin + TOKEN_PATH,
+        deadline=deadline,
+        **token_request_kwargs(payload, conf.TOKEN_REQUEST_FORMAT),
+    )
+    body = json_answer(response)
+    if response.status_code != 200 or (
+        isinstance(body, dict) and body.get("error") is not None
+    ):
+        raise TokenRefused(TokenError.from_response(response))
+    return validate_token_response(body, stage="refresh")
+
+
+def unverified_claims(token: str) -> dict[str, Any] | None:
+    """A JWT's claims, unverified; ``None`` when it is no JWT.
+
+    EverReal publishes no keys, so only facts about the token itself are
+    read (``exp``, ``sub``); a token is never trusted for anything else.
     """
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     except (jwt.PyJWTError, ValueError, RecursionError):
+        return None
+    return claims
+
+
+def token_subject(token: str) -> str:
+    """The EverReal user id in a token's ``sub``; ``""`` when it has none fit to store."""
+    sub = (unverified_claims(token) or {}).get("sub")
+    if isinstance(sub, bool) or not isinstance(sub, (str, int)):
+        return ""
+    sub = str(sub).strip()
+    return sub if len(sub) <= 64 and clean_text(sub) is not None else ""
+
+
+def seconds_until_expiry(token: str) -> int | None:
+    """The lifetime left in a JWT's ``exp``, for responses without ``expires_in``."""
+    claims = unverified_claims(token)
+    if claims is None:
         return None
     exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, (int, float)):
@@ -266,7 +374,13 @@ def validate_userinfo(payload: object, backend: Any = None) -> None:
             "EverReal's userinfo response is not an object with an 'id'.",
             stage="user_info",
         )
-    if not str(everreal_id).strip() or len(str(everreal_id)) > 64:
+    if (
+        not str(everreal_id).strip()
+        or len(str(everreal_id)) > 64
+        or ":" in str(everreal_id)
+    ):
+        # EverReal's ids are UUIDs; a colon would pose as another customer's
+        # qualified id (``models.qualify``).
         raise InvalidUserInfo(
             backend,
             "EverReal's userinfo response has an invalid 'id'.",

@@ -29,13 +29,16 @@ from django_everreal.exceptions import AccountMismatch
 from django_everreal.exceptions import EverRealBadResponse
 from django_everreal.exceptions import EverRealError
 from django_everreal.exceptions import InvalidUserInfo
+from django_everreal.exceptions import LinkedToAnotherCustomer
 from django_everreal.exceptions import ReauthenticationRequired
+from django_everreal.models import SETTINGS_CUSTOMER
 from django_everreal.models import TOKEN_FIELD_NAMES
 from django_everreal.models import Account
 from django_everreal.models import Company
 from django_everreal.models import Membership
 from django_everreal.models import Partner
 from django_everreal.models import SyncLock
+from django_everreal.models import qualify
 from django_everreal.protocol import text
 from django_everreal.protocol import validate_userinfo
 from django_everreal.signals import account_synced
@@ -58,6 +61,7 @@ class CompanyData(NamedTuple):
 class UserInfo:
     """EverReal's userinfo, normalised: every field may be absent or null there."""
 
+    customer: str
     everreal_id: str
     email: str
     first_name: str
@@ -73,15 +77,21 @@ class UserInfo:
     companies: dict[str, CompanyData]
 
     @classmethod
-    def parse(cls, payload: Any) -> UserInfo:
+    def parse(cls, payload: Any, customer: str = SETTINGS_CUSTOMER) -> UserInfo:
+        """The userinfo of one of *customer*'s users; company and partner ids come qualified.
+
+        ``models.qualify``: a company id at a registered customer is
+        ``<subdomain>:<id>``, so no customer's answer can name another's rows.
+        """
         validate_userinfo(payload)
         current = _object(payload.get("currentCompany"))
-        current_id = _id(current.get("id"))
+        current_id = _key(customer, current.get("id"))
         partner_data = _object(current.get("partner"))
-        partner_id = _id(partner_data.get("id"))
+        partner_id = _key(customer, partner_data.get("id"))
         partner = (
             Partner(
                 id=partner_id,
+                customer=customer,
                 name=text(partner_data.get("name"))[:NAME_MAX_LENGTH],
                 subdomain=text(partner_data.get("subdomain"))[:63],
             )
@@ -91,7 +101,7 @@ class UserInfo:
         companies: dict[str, CompanyData] = {}
         # A user may be in hundreds of companies: this loop is the hot path.
         for entry in _objects(payload.get("companies")):
-            company_id = _id(entry.get("id"))
+            company_id = _key(customer, entry.get("id"))
             if company_id:
                 name = entry.get("name")
                 companies[company_id] = CompanyData(
@@ -108,6 +118,7 @@ class UserInfo:
                 partner_id=partner_id,
             )
         return cls(
+            customer=customer,
             everreal_id=str(payload["id"]).strip(),
             email=text(payload.get("email"))[:254],
             first_name=text(payload.get("firstName")),
@@ -127,6 +138,7 @@ class UserInfo:
         """Changes whenever anything this app stores from the userinfo changes."""
         partner = self.partner
         facts = [
+            self.customer,
             self.everreal_id,
             self.email,
             self.is_tenant,
@@ -147,11 +159,12 @@ class UserInfo:
 class HeldLock:
     """The lock on one EverReal user's rows, and their account as it was once locked."""
 
+    customer: str
     everreal_id: str
     account: Account | None
 
 
-def lock_everreal_user(everreal_id: str) -> HeldLock:
+def lock_everreal_user(everreal_id: str, customer: str = SETTINGS_CUSTOMER) -> HeldLock:
     """Wait until no other login or re-sync of this EverReal user runs, then hold it.
 
     Call it inside a transaction; the lock lasts until that transaction ends.
@@ -160,14 +173,18 @@ def lock_everreal_user(everreal_id: str) -> HeldLock:
     partner and company rows that logins of different users share.
     """
     SyncLock.objects.bulk_create(
-        [SyncLock(everreal_id=everreal_id, locked_at=timezone.now())],
+        [
+            SyncLock(
+                everreal_id=qualify(customer, everreal_id), locked_at=timezone.now()
+            )
+        ],
         update_conflicts=True,
         unique_fields=_conflict_target(SyncLock, ["everreal_id"]),
         update_fields=["locked_at"],
     )
     account = (
         Account.objects.annotate(membership_count=Count("memberships"))
-        .filter(everreal_id=everreal_id)
+        .filter(customer=customer, everreal_id=everreal_id)
         .order_by()
         .first()
     )
@@ -175,7 +192,7 @@ def lock_everreal_user(everreal_id: str) -> HeldLock:
         # A case-insensitive collation matched another user's id: never
         # theirs (migration 0004 makes the ids case-sensitive on MySQL).
         account = None
-    return HeldLock(everreal_id, account)
+    return HeldLock(customer, everreal_id, account)
 
 
 def _conflict_target(model: type[Model], names: list[str]) -> list[str] | None:
@@ -195,6 +212,7 @@ def sync_account(
     lock: HeldLock | None = None,
     new_user: bool = False,
     account: Account | None = None,
+    customer: str = SETTINGS_CUSTOMER,
 ) -> Account:
     """Make the user's Account, companies and memberships what *payload* says.
 
@@ -205,13 +223,18 @@ def sync_account(
     *user* was just created, so no other account can be linked to it.
     *account* is the account a re-sync asked EverReal about: a payload about
     another EverReal user raises ``AccountMismatch`` and writes nothing.
+    *customer* is the key of the customer that answered (``""``: the one in
+    settings; an *account* brings its own). A user linked to an account of
+    another customer raises ``LinkedToAnotherCustomer``.
 
     Rows are written in one transaction, in one global order (this user's
     lock, then the partner, then the companies sorted by id, then the
     account and its memberships), and only where something changed; the
     number of queries does not grow with the number of companies.
     """
-    info = UserInfo.parse(payload)
+    if account is not None:
+        customer = account.customer
+    info = UserInfo.parse(payload, customer)
     if account is not None and info.everreal_id != account.everreal_id:
         raise AccountMismatch(
             f"EverReal answered for another user than the account {account.pk} "
@@ -220,8 +243,11 @@ def sync_account(
     # Inside the login's transaction (it holds the lock) a failure rolls that
     # back whole; other callers get a savepoint of their own.
     with transaction.atomic(savepoint=lock is None):
-        if lock is None or lock.everreal_id != info.everreal_id:
-            lock = lock_everreal_user(info.everreal_id)
+        if lock is None or (lock.customer, lock.everreal_id) != (
+            customer,
+            info.everreal_id,
+        ):
+            lock = lock_everreal_user(info.everreal_id, customer)
         account, created = _apply(user, info, lock.account, tokens, new_user)
     account_synced.send(
         sender=Account, account=account, payload=payload, created=created
@@ -241,7 +267,9 @@ def _apply(
     digest = info.digest
     created = account is None
     if account is None:
-        account = Account(everreal_id=info.everreal_id, user=owner)
+        account = Account(
+            customer=info.customer, everreal_id=info.everreal_id, user=owner
+        )
     unchanged = (
         not created
         and account.userinfo_digest == digest
@@ -250,10 +278,16 @@ def _apply(
     if not unchanged:
         _sync_partner_and_companies(info)
     if (account.user_id != owner.pk or created) and not new_user:
-        # An EverReal user is linked to one Django user; drop a stale link of this user.
-        Account.objects.filter(user=owner).exclude(
-            everreal_id=info.everreal_id
-        ).delete()
+        # An EverReal user is linked to one Django user, and a Django user to
+        # one customer: drop a stale link at the same customer, refuse another's.
+        others = Account.objects.filter(user=owner).exclude(
+            customer=info.customer, everreal_id=info.everreal_id
+        )
+        if others.exclude(customer=info.customer).exists():
+            raise LinkedToAnotherCustomer(
+                "This user is linked to an EverReal account of another customer."
+            )
+        others.delete()
 
     changed = ["synced_at"]
     if account.user_id != owner.pk:
@@ -326,7 +360,7 @@ def _sync_partner_and_companies(info: UserInfo) -> None:
     for company_id, data in info.companies.items():  # sorted by id
         row = stored.get(company_id)
         if row is None:
-            missing.append((company_id, data.name, data.partner_id))
+            missing.append((company_id, info.customer, data.name, data.partner_id))
             continue
         partner_id = row[2] if data.partner_id is None else data.partner_id
         if (row[1], row[2]) != (data.name, partner_id):
@@ -334,7 +368,7 @@ def _sync_partner_and_companies(info: UserInfo) -> None:
             Company.objects.filter(id=company_id).update(
                 name=data.name, partner_id=partner_id
             )
-    _insert_missing(Company, ["id", "name", "partner"], missing)
+    _insert_missing(Company, ["id", "customer", "name", "partner"], missing)
 
 
 def _sync_memberships(
@@ -449,9 +483,9 @@ def _one_parameter(values: list[str]) -> Any:
     if vendor == "sqlite":
         return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
     if vendor == "mysql":
-        return RawSQL(  # varchar(64): ID_MAX_LENGTH
+        return RawSQL(  # varchar(128): models.KEY_MAX_LENGTH
             "SELECT value FROM JSON_TABLE(%s, '$[*]' COLUMNS ("
-            "value varchar(64) PATH '$')) AS ids",
+            "value varchar(128) PATH '$')) AS ids",
             [json.dumps(values)],
         )
     return values
@@ -487,13 +521,20 @@ def _objects(value: Any) -> list[dict[str, Any]]:
     )
 
 
+def _key(customer: str, value: Any) -> str | None:
+    """An id of EverReal's as the key of this app's row (``models.qualify``)."""
+    everreal_id = _id(value)
+    return qualify(customer, everreal_id) if everreal_id else None
+
+
 def _id(value: Any) -> str | None:
     if type(value) is not str:
         if isinstance(value, bool) or not isinstance(value, int):
             return None
         value = str(value)
     value = value.strip()
-    return value if value and len(value) <= ID_MAX_LENGTH else None
+    # A colon would pose as another customer's qualified id (``models.qualify``).
+    return value if value and len(value) <= ID_MAX_LENGTH and ":" not in value else None
 
 
 def _url(value: Any) -> str:

@@ -27,13 +27,13 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
-from django_everreal import transport
-from django_everreal.conf import conf
+from django_everreal.customers import customer_of
 from django_everreal.exceptions import EverRealBadResponse
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.exceptions import InvalidTokenResponse
 from django_everreal.exceptions import ReauthenticationRequired
 from django_everreal.models import TOKEN_FIELD_NAMES
+from django_everreal.models import Customer
 from django_everreal.models import TokenFields
 from django_everreal.signals import reauthentication_required
 from django_everreal.signals import tokens_refreshed
@@ -63,9 +63,17 @@ class TokenStore:
     token is kept in memory while the store lives, never written anywhere.
     """
 
-    def __init__(self, holder: TokenFields) -> None:
+    def __init__(self, holder: TokenFields, customer: Customer | None = None) -> None:
         self.holder = holder
+        self._customer = customer
         self._decrypted: tuple[str, str] | None = None
+
+    @property
+    def customer(self) -> Customer:
+        """The holder's customer, whose token endpoint refreshes; ``UnknownCustomer`` if gone."""
+        if self._customer is None:
+            self._customer = customer_of(self.holder)
+        return self._customer
 
     @sensitive_variables()
     def access_token(self, deadline: Deadline | None = None) -> str:
@@ -228,53 +236,36 @@ class TokenStore:
     def request_refresh(
         self, refresh_token: str, deadline: Deadline | None = None
     ) -> dict[str, Any]:
-        """One refresh-token grant against EverReal's token endpoint.
+        """One refresh-token grant at the holder's customer's token endpoint.
 
         Raises ``RefreshTokenRejected`` when the refresh token is dead
         (``invalid_grant``, or any 401) and ``EverRealUnavailable`` for
         everything that may pass (network, timeout, 429, 5xx, a garbled
         answer).
         """
-        payload = {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": conf.KEY,
-            "client_secret": conf.SECRET,
-        }
         try:
-            response = transport.send(
-                "POST",
-                conf.origin + protocol.TOKEN_PATH,
-                deadline=deadline or Deadline.for_operation(),
-                **protocol.token_request_kwargs(payload, conf.TOKEN_REQUEST_FORMAT),
+            return protocol.request_tokens(
+                self.customer,
+                {"grant_type": "refresh_token", "refresh_token": refresh_token},
+                deadline or Deadline.for_operation(),
             )
         except requests.RequestException as exc:
             raise EverRealUnavailable(
                 f"EverReal's token endpoint could not be reached ({type(exc).__name__})."
             ) from None
-        body = _json_object(response)
-        error = body.get("error")
-        if response.status_code == 401 or error == "invalid_grant":
-            raise RefreshTokenRejected(
-                body.get("error_description") or body.get("error")
-            )
-        if response.status_code != 200:
-            code = error if isinstance(error, str) and protocol.is_code(error) else ""
+        except protocol.TokenRefused as exc:
+            if exc.error.grant_rejected:
+                raise RefreshTokenRejected(
+                    exc.error.description or exc.error.error
+                ) from None
             raise EverRealUnavailable(
                 "EverReal refused to refresh the token "
-                f"(HTTP {response.status_code} {code}).".replace(" )", ")"),
-                retry_after=protocol.retry_after(response),
-            )
-        try:
-            return protocol.validate_token_response(body, stage="refresh")
+                f"(HTTP {exc.error.status} {exc.error.error}).".replace(" )", ")"),
+                retry_after=exc.error.retry_after,
+            ) from None
         except InvalidTokenResponse as exc:
             # Passing, as far as this app can tell: the stored tokens stay.
-            raise EverRealBadResponse(exc.detail, status=response.status_code) from None
+            raise EverRealBadResponse(exc.detail, status=200) from None
 
     def reauthentication_error(self) -> ReauthenticationRequired:
         return ReauthenticationRequired.for_holder(self.holder)
-
-
-def _json_object(response: requests.Response) -> dict[str, Any]:
-    body = protocol.json_answer(response)
-    return body if isinstance(body, dict) else {}

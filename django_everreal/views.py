@@ -20,6 +20,7 @@ from social_core.exceptions import SocialAuthBaseException
 from social_django import views as social_views
 
 from django_everreal.conf import conf
+from django_everreal.exceptions import UnknownCustomer
 from django_everreal.exceptions import heimdall_message
 from django_everreal.middleware import error_response
 
@@ -37,6 +38,11 @@ MESSAGES_BY_CODE: dict[str, Promise] = {
     "authentication_disallowed": _(
         "Your EverReal account may not log in to this site."
     ),
+    "linked_to_another_customer": _(
+        "You are logged in with an EverReal account of another customer. "
+        "Log out first, then log in with this one."
+    ),
+    "unknown_customer": _("This site has no EverReal login for that customer."),
     "connection_failed": _(
         "EverReal cannot be reached right now. Please try again in a moment."
     ),
@@ -71,10 +77,16 @@ RETRY_AFTER = 5
 
 @never_cache
 def begin(request: HttpRequest, backend: str) -> HttpResponse:
-    """social-auth's login start; a database error is a 503 "try again", not a 500."""
+    """social-auth's login start; a database error is a 503 "try again", not a 500.
+
+    ``?subdomain=`` naming no enabled customer is a 404 page.
+    """
     try:
         response: HttpResponse = social_views.auth(request, backend)
         return response
+    except UnknownCustomer:
+        logger.info("EverReal login refused: unknown customer")
+        return failure_page(request, MESSAGES_BY_CODE["unknown_customer"], 404)
     except DatabaseError as exc:
         return database_failed(request, exc)
 
@@ -173,7 +185,11 @@ def login_failed(request: HttpRequest, exc: Exception) -> HttpResponse:
         code,
         getattr(exc, "detail", "") or getattr(exc, "provider_code", "") or "",
     )
-    status = 403 if code == "authentication_disallowed" else 400
+    status = (
+        403
+        if code in ("authentication_disallowed", "linked_to_another_customer")
+        else 400
+    )
     return failure_page(request, error_message(exc), status)
 
 

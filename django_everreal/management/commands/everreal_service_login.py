@@ -17,7 +17,6 @@ import sys
 from typing import IO
 from typing import Any
 
-import jwt
 import requests
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError
@@ -29,10 +28,12 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from django_everreal import protocol
-from django_everreal import transport
 from django_everreal.conf import conf
+from django_everreal.customers import get_customer
 from django_everreal.exceptions import InvalidTokenResponse
+from django_everreal.exceptions import UnknownCustomer
 from django_everreal.exceptions import heimdall_message
+from django_everreal.models import Customer
 from django_everreal.models import ServiceAccount
 from django_everreal.transport import Deadline
 
@@ -57,6 +58,13 @@ class Command(BaseCommand):
             "--username", required=True, help="The EverReal user's email address."
         )
         parser.add_argument(
+            "--customer",
+            default="",
+            metavar="SUBDOMAIN",
+            help="The registered EverReal customer the user belongs to "
+            "(default: the one in settings).",
+        )
+        parser.add_argument(
             "--password-stdin",
             action="store_true",
             help="Read the password from the first line of stdin instead of asking.",
@@ -69,6 +77,7 @@ class Command(BaseCommand):
         name: str,
         username: str,
         password_stdin: bool,
+        customer: str = "",
         **options: Any,
     ) -> None:
         try:
@@ -81,13 +90,14 @@ class Command(BaseCommand):
         if not username:
             raise CommandError("--username must not be empty.")
         try:
-            token_url = conf.origin + protocol.TOKEN_PATH
-        except ImproperlyConfigured as exc:
+            everreal = get_customer(customer)
+            everreal.origin  # noqa: B018 (the property validates)
+        except (ImproperlyConfigured, UnknownCustomer) as exc:
             raise CommandError(str(exc)) from None
         stdin: IO[str] = options.get("stdin") or sys.stdin
         password = self.read_password(username, stdin, from_stdin=password_stdin)
-        tokens = self.password_grant(token_url, username, password)
-        account = self.store(name, username, tokens)
+        tokens = self.password_grant(everreal, username, password)
+        account = self.store(name, username, tokens, everreal)
         logger.info("EverReal service account %r logged in as %s.", name, username)
         self.stdout.write(
             self.style.SUCCESS(
@@ -116,35 +126,23 @@ class Command(BaseCommand):
 
     @sensitive_variables()
     def password_grant(
-        self, token_url: str, username: str, password: str
+        self, customer: Customer, username: str, password: str
     ) -> dict[str, Any]:
         """EverReal's password grant, exactly once: no retry, which would cost a refresh token."""
-        payload = {
+        grant = {
             "username": username,
             "password": password,
-            "client_id": conf.KEY,
-            "client_secret": conf.SECRET,
             "scope": " ".join(conf.SCOPE),
             "grant_type": "password",
         }
         try:
-            response = transport.send(
-                "POST",
-                token_url,
-                deadline=Deadline.for_operation(),
-                **protocol.token_request_kwargs(payload, conf.TOKEN_REQUEST_FORMAT),
-            )
+            tokens = protocol.request_tokens(customer, grant, Deadline.for_operation())
         except requests.RequestException as exc:
             raise CommandError(
                 f"EverReal's token endpoint could not be reached ({type(exc).__name__})."
             ) from None
-        body = protocol.json_answer(response)
-        if not isinstance(body, dict):
-            body = {}
-        if response.status_code != 200 or "access_token" not in body:
-            raise CommandError(refusal_message(response.status_code, body))
-        try:
-            tokens = protocol.validate_token_response(body)
+        except protocol.TokenRefused as exc:
+            raise CommandError(refusal_message(exc.error)) from None
         except InvalidTokenResponse as exc:
             raise CommandError(
                 f"{exc.detail} Nothing was stored; try again later."
@@ -158,13 +156,16 @@ class Command(BaseCommand):
         return tokens
 
     @sensitive_variables()
-    def store(self, name: str, username: str, tokens: dict[str, Any]) -> ServiceAccount:
+    def store(
+        self, name: str, username: str, tokens: dict[str, Any], customer: Customer
+    ) -> ServiceAccount:
         with transaction.atomic():
             account, _ = ServiceAccount.objects.select_for_update().get_or_create(
                 name=name, defaults={"username": username}
             )
             account.username = username
-            account.everreal_id = subject(tokens["access_token"])
+            account.customer = customer.key
+            account.everreal_id = protocol.token_subject(tokens["access_token"])
             account.set_tokens(
                 tokens["access_token"], tokens["refresh_token"], tokens["expires_in"]
             )
@@ -173,42 +174,19 @@ class Command(BaseCommand):
         return account
 
 
-def refusal_message(status: int, body: dict[str, Any]) -> str:
+def refusal_message(error: protocol.TokenError) -> str:
     """Why EverReal refused, in words, with its codes for the administrator."""
-    error = body.get("error")
-    error = error if isinstance(error, str) and protocol.is_code(error) else ""
-    description = body.get("error_description")
-    description = (
-        description.strip()
-        if isinstance(description, str)
-        and len(description) <= 200
-        and protocol.clean_text(description) is not None
-        else ""
-    )
-    known = heimdall_message(description)
+    known = heimdall_message(error.description)
     if known is not None:
         readable = str(known)
-    elif status == 401 or error == "invalid_client":
+    elif error.status == 401 or error.error == "invalid_client":
         readable = (
             "EverReal refused this site's client credentials "
-            "(SOCIAL_AUTH_EVERREAL_KEY and SOCIAL_AUTH_EVERREAL_SECRET)."
+            "(SOCIAL_AUTH_EVERREAL_KEY and SOCIAL_AUTH_EVERREAL_SECRET, or the "
+            "customer's in the registry)."
         )
-    elif status == 429 or status >= 500:
+    elif error.status == 429 or error.status >= 500:
         readable = "EverReal cannot answer right now; try again later."
     else:
         readable = "EverReal refused the login."
-    codes = ", ".join(filter(None, [f"HTTP {status}", error, description]))
-    return f"{readable} ({codes})"
-
-
-def subject(access_token: str) -> str:
-    """The EverReal user id in the token's ``sub``; the signature is EverReal's business."""
-    try:
-        claims = jwt.decode(access_token, options={"verify_signature": False})
-    except (jwt.PyJWTError, ValueError, RecursionError):
-        return ""
-    sub = claims.get("sub")
-    if isinstance(sub, bool) or not isinstance(sub, (str, int)):
-        return ""
-    sub = str(sub).strip()
-    return sub if len(sub) <= 64 and protocol.clean_text(sub) is not None else ""
+    return f"{readable} ({error.codes})"
