@@ -11,6 +11,7 @@ from django.contrib.auth.mixins import AccessMixin
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from django_everreal.auth import customer_of_object
 from django_everreal.auth import scope_permissions
 
 
@@ -29,6 +30,16 @@ class ScopeRequiredMixin(AccessMixin):
         """Override to decide the scopes per request."""
         return self.required_scopes
 
+    def get_permission_object(self) -> Any:
+        """The object the scopes must cover, e.g. ``self.get_object()``; ``None``: none.
+
+        With an object of an EverReal customer (``auth.customer_of_object``),
+        only users of that same customer pass: a scope at one customer
+        grants nothing on another's data. Objects of no customer are not
+        checked beyond the scopes.
+        """
+        return None
+
     def get_required_permissions(self) -> list[str]:
         owner = f"{type(self).__name__}.required_scopes"
         return scope_permissions(self.get_required_scopes(), owner=owner)
@@ -45,6 +56,9 @@ class ScopeRequiredMixin(AccessMixin):
         user = request.user
         if not (user.is_authenticated and user.has_perms(perms)):
             return self.handle_no_permission()
+        obj = self.get_permission_object()
+        if customer_of_object(obj) is not None and not user.has_perms(perms, obj):
+            return self.handle_no_permission()
         response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         return response
 
@@ -53,6 +67,11 @@ class ScopeRequiredMixin(AccessMixin):
     ) -> HttpResponseBase:
         user = await request.auser()
         if not (user.is_authenticated and await user.ahas_perms(perms)):
+            return await sync_to_async(self.handle_no_permission)()
+        obj = await sync_to_async(self.get_permission_object)()
+        if customer_of_object(obj) is not None and not await user.ahas_perms(
+            perms, obj
+        ):
             return await sync_to_async(self.handle_no_permission)()
         response: HttpResponseBase = await super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         return response

@@ -131,7 +131,9 @@ def test_one_everreal_id_at_two_customers_is_two_people(home, beta):
         f"beta:{everreal_id}",
     }
     # The companies and the partner too: nothing of one is the other's.
-    home_companies = set(Company.objects.filter(customer="").values_list("id", flat=True))
+    home_companies = set(
+        Company.objects.filter(customer="").values_list("id", flat=True)
+    )
     beta_companies = set(
         Company.objects.filter(customer="beta").values_list("id", flat=True)
     )
@@ -193,9 +195,7 @@ def test_mix_up_a_code_of_another_customer_is_redeemed_only_where_the_login_bega
     assert "_auth_user_id" not in client.session
 
 
-def test_the_state_of_a_login_at_one_customer_is_useless_at_another(
-    client, home, beta
-):
+def test_the_state_of_a_login_at_one_customer_is_useless_at_another(client, home, beta):
     start = client.post(BEGIN, {"subdomain": "beta"})
     state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
     home_code = parse_qs(

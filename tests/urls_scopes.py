@@ -16,4 +16,7 @@ urlpatterns = [
     path("api/portfolio/", views.PortfolioAPI.as_view()),
     path("api/basic-portfolio/", views.BasicPortfolioAPI.as_view()),
     path("api/unguarded/", views.UnguardedAPI.as_view()),
+    path("companies/<str:pk>/", views.CompanyView.as_view()),
+    path("async-companies/<str:pk>/", views.AsyncCompanyView.as_view()),
+    path("api/companies/<str:pk>/", views.CompanyAPI.as_view()),
 ]

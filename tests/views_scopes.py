@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.views import View
 from rest_framework.authentication import BasicAuthentication  # type: ignore[import-untyped]
 from rest_framework.authentication import SessionAuthentication
@@ -14,6 +15,7 @@ from rest_framework.views import APIView  # type: ignore[import-untyped]
 from django_everreal.decorators import scope_required
 from django_everreal.drf import HasEverRealScopes
 from django_everreal.mixins import ScopeRequiredMixin
+from django_everreal.models import Company
 
 
 @scope_required("company_portfolio_all")
@@ -80,3 +82,29 @@ class BasicPortfolioAPI(PortfolioAPI):
 
 class UnguardedAPI(PortfolioAPI):
     required_scopes = ()
+
+
+class CompanyView(ScopeRequiredMixin, View):
+    """A company's page: its customer's users only."""
+
+    required_scopes = ("company_user",)
+
+    def get_permission_object(self) -> Company:
+        return get_object_or_404(Company, pk=self.kwargs["pk"])
+
+    def get(self, request: HttpRequest, pk: str) -> HttpResponse:
+        return HttpResponse("company")
+
+
+class AsyncCompanyView(CompanyView):
+    async def get(self, request: HttpRequest, pk: str) -> HttpResponse:  # type: ignore[override]
+        return HttpResponse("company")
+
+
+class CompanyAPI(PortfolioAPI):
+    required_scopes = ("company_user",)
+
+    def get(self, request: Request, pk: str) -> Response:
+        company = get_object_or_404(Company, pk=pk)
+        self.check_object_permissions(request, company)
+        return Response({"company": company.pk})
