@@ -398,3 +398,18 @@ def test_the_scope_check_is_one_query_for_a_registered_customer(
         assert user.has_perm(
             "everreal.company_user", Company(id="beta:x", customer="beta")
         )
+
+
+def test_everreal_sync_takes_a_customer(home, beta):
+    from io import StringIO
+
+    log_in(Client(), home, "anna@example.com", None)
+    log_in(Client(), beta, "tom@example.com", "beta")
+    home.clear_calls()
+    beta.clear_calls()
+    out = StringIO()
+
+    call_command("everreal_sync", customer=["BETA"], stdout=out)
+
+    assert "Synced 1," in out.getvalue()
+    assert home.calls() == [] and len(beta.calls("userinfo")) == 1

@@ -1,4 +1,4 @@
-"""``manage.py everreal_sync [--user EMAIL ...]``: re-read EverReal's data of linked users."""
+"""``manage.py everreal_sync [--user EMAIL ...] [--customer SUBDOMAIN ...]``: re-read linked users."""
 
 from __future__ import annotations
 
@@ -27,9 +27,21 @@ class Command(BaseCommand):
             metavar="EMAIL",
             help="Only the account with this email (repeatable). Default: all.",
         )
+        parser.add_argument(
+            "--customer",
+            action="append",
+            default=[],
+            metavar="SUBDOMAIN",
+            help="Only the accounts of this registered customer (repeatable; "
+            "'' for the one in settings). Default: all.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         accounts = Account.objects.select_related("user").order_by("pk")
+        if options["customer"]:
+            accounts = accounts.filter(
+                customer__in=[c.strip().lower() for c in options["customer"]]
+            )
         emails = options["user"]
         if emails:
             query = Q()
