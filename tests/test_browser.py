@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from django_everreal.testing import FakeEverReal
 from django_everreal.testing import FakeEverRealServer
+from django_everreal.testing.data import FakeClient
 from tests.browser import chromium
 from tests.browser.journey import Journey
 from tests.browser.site import ExampleSite
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
     from playwright.sync_api import Page
 
-    from django_everreal.testing import FakeEverReal
 
 MISSING = chromium.missing()
 UNDER_CI = bool(os.environ.get("CI"))
@@ -65,6 +66,18 @@ def fake(everreal: FakeEverRealServer) -> FakeEverReal:
     return everreal.fake
 
 
+@pytest.fixture(scope="module")
+def beta() -> Iterator[FakeEverReal]:
+    """A second EverReal customer, ``beta``: its own origin and client, the same users."""
+    fake = FakeEverReal(
+        clients=[
+            FakeClient("beta-client", "beta-secret", allow_loopback_redirects=True)
+        ]
+    )
+    with FakeEverRealServer(fake):
+        yield fake
+
+
 @pytest.fixture(autouse=True)
 def _fresh_fake(fake: FakeEverReal) -> Iterator[None]:
     """Each test starts with the fake's usual token lifetime and no calls.
@@ -80,9 +93,14 @@ def _fresh_fake(fake: FakeEverReal) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def site(
-    everreal: FakeEverRealServer, tmp_path_factory: pytest.TempPathFactory
+    everreal: FakeEverRealServer,
+    beta: FakeEverReal,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ExampleSite]:
     with ExampleSite(everreal.url, tmp_path_factory.mktemp("example-site")) as site:
+        site.manage(
+            "demo_customer", "beta", "--base-url", beta.base_url, "--name", "Beta"
+        )
         yield site
 
 
@@ -211,6 +229,39 @@ def test_property_manager_sees_everything_and_logs_out(
     with journey.step("the profile needs a login again"):
         page.goto("/profile/")
         expect(page).to_have_url(f"{site.url}/login/?next=/profile/")
+
+
+def test_picking_a_customer_logs_in_at_that_customer(
+    page: Page,
+    site: ExampleSite,
+    fake: FakeEverReal,
+    beta: FakeEverReal,
+    journey: Journey,
+) -> None:
+    beta.reset()
+    with journey.step("pick beta on the login page"):
+        page.goto("/login/")
+        page.get_by_label("EverReal customer").select_option(label="Beta")
+        page.get_by_role("button", name="Log in with EverReal").click()
+        assert page.url.startswith(beta.base_url + "/")
+
+    with journey.step("log in at beta as anna"):
+        log_in_at_everreal(page, ANNA)
+        expect(page).to_have_url(f"{site.url}/profile/")
+        expect(page.locator("#customer")).to_have_text("beta")
+        beta_id = page.locator("#everreal-id").inner_text()
+        assert [call.body["client_id"] for call in beta.calls("token")] == [
+            "beta-client"
+        ]
+        assert fake.calls("token") == []
+
+    with journey.step("log out, log in as anna at the customer in settings"):
+        page.get_by_role("button", name="Log out").click()
+        log_in(page, site, ANNA)
+        expect(page.locator("#customer")).to_have_text("Demo Hausverwaltung")
+        # The same EverReal id at another customer: another identity.
+        expect(page.locator("#everreal-id")).to_have_text(beta_id)
+        assert len(beta.calls("token")) == 1
 
 
 def test_tenant_is_refused_the_portfolio(
