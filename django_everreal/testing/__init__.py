@@ -12,6 +12,13 @@ One implementation, three ways to run it:
   ``with FakeEverRealServer(FakeEverReal()) as server: ... server.url``;
 * as pytest fixtures ``everreal_fake`` and ``everreal_server``.
 
+Several EverReal customers: fakes with different ``base_url`` can be mocked
+at once (one router hands each request to the fake of its origin), the
+fixture ``everreal_customer("beta")`` registers a customer with its own
+fake, and ``python -m django_everreal.testing --customer beta[:PORT]``
+serves one more customer per option, each with its client
+``<subdomain>-client`` / ``<subdomain>-secret`` (``customer_clients``).
+
 ``FaultProxy`` (fixture ``everreal_proxy``) sits in front of the server and
 breaks exchanges on purpose: resets, hangs, slow or cut-off answers, gateway
 errors, HTML instead of JSON; see ``django_everreal.testing.proxy``.
@@ -31,6 +38,7 @@ from __future__ import annotations
 from django_everreal.testing import errors
 from django_everreal.testing.calls import Call
 from django_everreal.testing.clock import FakeClock
+from django_everreal.testing.customers import EverRealCustomers
 from django_everreal.testing.data import ABSENT
 from django_everreal.testing.data import DEMO_CLIENT_ID
 from django_everreal.testing.data import DEMO_CLIENT_SECRET
@@ -40,6 +48,8 @@ from django_everreal.testing.data import FakeClient
 from django_everreal.testing.data import FakeUser
 from django_everreal.testing.data import Partner
 from django_everreal.testing.data import UsersFileError
+from django_everreal.testing.data import customer_clients
+from django_everreal.testing.data import customer_users
 from django_everreal.testing.errors import FakeEverRealError
 from django_everreal.testing.fake import DEFAULT_BASE_URL
 from django_everreal.testing.fake import GRAPHQL_PATH
@@ -70,6 +80,7 @@ __all__ = [
     "USERINFO_PATH",
     "Call",
     "Company",
+    "EverRealCustomers",
     "FakeClient",
     "FakeClock",
     "FakeEverReal",
@@ -84,6 +95,8 @@ __all__ = [
     "ProxiedRequest",
     "ProxyFault",
     "UsersFileError",
+    "customer_clients",
+    "customer_users",
     "errors",
     "s256",
 ]

@@ -295,6 +295,34 @@ def demo_users() -> list[FakeUser]:
     return users
 
 
+def customer_clients(subdomain: str) -> list[FakeClient]:
+    """The client of another customer's fake: ``<subdomain>-client`` / ``<subdomain>-secret``.
+
+    Loopback redirect URIs are allowed, as for the demo client, so a site
+    on ``localhost`` logs in at every customer with its one callback URL.
+    """
+    return [
+        FakeClient(
+            client_id=f"{subdomain}-client",
+            client_secret=f"{subdomain}-secret",
+            allow_loopback_redirects=True,
+        )
+    ]
+
+
+def customer_users(subdomain: str) -> list[FakeUser]:
+    """The demo users at another customer: the same ids, that customer's partner.
+
+    The same EverReal id at two customers is two people, which is what a
+    site serving several customers must keep apart.
+    """
+    partner = Partner(derived_id("partner", subdomain), subdomain, subdomain)
+    users = demo_users()
+    for user in users:
+        user.partner = Partner(partner.id, partner.name, partner.subdomain)
+    return users
+
+
 def load_users_file(path: str | Path) -> tuple[list[FakeUser], list[FakeClient] | None]:
     """Read a users file: its users, and its clients or ``None`` to keep the demo client."""
     try:

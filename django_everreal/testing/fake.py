@@ -433,6 +433,11 @@ class FakeEverReal:
             self.stop_mock()
 
     def start_mock(self) -> None:
+        """Answer ``requests`` calls to ``base_url`` in-process until ``stop_mock``.
+
+        Fakes of different origins may run at once, one per EverReal
+        customer; of two serving the same origin, the later started answers.
+        """
         from django_everreal.testing.mock import FakeEverRealMock
 
         if self._mock is not None:

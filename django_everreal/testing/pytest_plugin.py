@@ -14,6 +14,7 @@ import pytest
 if TYPE_CHECKING:
     from django.test import Client
 
+    from django_everreal.testing.customers import EverRealCustomers
     from django_everreal.testing.fake import FakeEverReal
     from django_everreal.testing.login_flow import EverRealLogin
     from django_everreal.testing.proxy import FaultProxy
@@ -28,6 +29,26 @@ def everreal_fake() -> Iterator[FakeEverReal]:
     fake = FakeEverReal()
     with fake.mock():
         yield fake
+
+
+@pytest.fixture
+def everreal_customer(request: pytest.FixtureRequest) -> Iterator[EverRealCustomers]:
+    """Registered EverReal customers, each with its own fake started in-process.
+
+    ``everreal_customer("beta")`` starts a fake at https://beta.everreal.co
+    (client ``beta-client`` / ``beta-secret``, the demo users), saves the
+    ``Customer`` row the site logs in with, and returns the fake;
+    ``everreal_customer["beta"]`` is that fake again. Works beside
+    ``everreal_fake`` (the customer in settings). Uses the database
+    (pytest-django's ``db``) once a customer is made.
+    """
+    from django_everreal.testing.customers import EverRealCustomers
+
+    customers = EverRealCustomers(before_save=lambda: request.getfixturevalue("db"))
+    try:
+        yield customers
+    finally:
+        customers.stop()
 
 
 @pytest.fixture
@@ -61,6 +82,9 @@ def everreal_login(client: Client, everreal_fake: FakeEverReal) -> EverRealLogin
     login URL, the fake's login form, your callback) and returns the
     callback's response; ``begin()`` and ``complete(location)`` do one half
     each, for tests of what can go wrong in between.
+    ``everreal_login("anna@example.com", subdomain="beta")`` (and
+    ``begin(subdomain="beta")``) logs in at a registered customer, e.g. one
+    of ``everreal_customer``.
     """
     from django_everreal.testing.login_flow import EverRealLogin
 

@@ -29,6 +29,8 @@ MAX_BODY = 1024 * 1024
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Never share a port with another socket: each port is one customer.
+    allow_reuse_port = False
     fake: FakeEverReal
     stopping: threading.Event
     max_delay: float
