@@ -17,4 +17,6 @@ class EverRealConfig(AppConfig):
         from django_everreal.redaction import install_log_redaction
 
         checks.register(everreal_checks.check_settings)
+        # Tagged as Django's own: it queries only when a command passes databases.
+        checks.register(everreal_checks.check_registry, checks.Tags.database)
         install_log_redaction()

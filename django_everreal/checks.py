@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
+from django.db import router
+from django.db import transaction
+from django.urls import NoReverseMatch
+from django.urls import Resolver404
+from django.urls import resolve
+from django.urls import reverse
 from django.utils.module_loading import import_string
 
+from django_everreal.conf import SUBDOMAIN_RE
 from django_everreal.conf import conf
+from django_everreal.crypto import TokenDecryptionError
+from django_everreal.models import Customer
 
 BACKEND = "django_everreal.backends.EverRealOAuth2"
 SCOPE_BACKEND = "django_everreal.auth.ScopeBackend"
@@ -19,6 +33,17 @@ PIPELINE_STEP = "django_everreal.pipeline.sync_account"
 ASSOCIATE_BY_EMAIL = "social_core.pipeline.social_auth.associate_by_email"
 REPORTER_FILTER = "django_everreal.redaction.EverRealExceptionReporterFilter"
 REPORTER = "django_everreal.redaction.EverRealExceptionReporter"
+#: ``EverRealOAuth2.name``: the ``backend`` of the callback URL.
+BACKEND_NAME = "everreal"
+
+
+def settings_customer_named() -> bool:
+    """Whether any SOCIAL_AUTH_EVERREAL_KEY, _SECRET, _SUBDOMAIN or _BASE_URL is set.
+
+    With none, the site uses the customer registry alone and the settings
+    customer's checks have nothing to check.
+    """
+    return any((conf.KEY, conf.SECRET, conf.SUBDOMAIN, conf.BASE_URL))
 
 
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
@@ -36,6 +61,9 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
 
 
 def check_credentials() -> list[checks.CheckMessage]:
+    """Half a settings customer is a mistake; none at all leaves the registry alone."""
+    if not settings_customer_named():
+        return []
     missing = [
         name
         for name, value in (
@@ -49,13 +77,19 @@ def check_credentials() -> list[checks.CheckMessage]:
     return [
         checks.Error(
             f"EverReal client credentials are missing: {', '.join(missing)}.",
-            hint="Set the client id and secret EverReal issued for this site.",
+            hint=(
+                "Set the client id and secret EverReal issued for this site, or "
+                "remove every SOCIAL_AUTH_EVERREAL_KEY, _SECRET, _SUBDOMAIN and "
+                "_BASE_URL setting to use the customer registry alone."
+            ),
             id="everreal.E001",
         )
     ]
 
 
 def check_origin() -> list[checks.CheckMessage]:
+    if not settings_customer_named():
+        return []
     try:
         conf.origin  # noqa: B018 (the property validates)
     except ImproperlyConfigured as exc:
@@ -81,10 +115,23 @@ def check_origin() -> list[checks.CheckMessage]:
 
 
 def check_redirect_uri() -> list[checks.CheckMessage]:
+    """The setting is the settings customer's callback and the registry's default one."""
     uri = conf.REDIRECT_URI
-    parts = urlsplit(uri)
-    if parts.scheme in {"http", "https"} and parts.hostname and not parts.fragment:
+    if not uri and not settings_customer_named():
+        # Each registered customer without its own is reported (W010).
         return []
+    if is_absolute_url(uri):
+        problem = callback_problem(uri)
+        if problem is None:
+            return []
+        return [
+            checks.Warning(
+                f"SOCIAL_AUTH_EVERREAL_REDIRECT_URI {uri!r} {problem}: EverReal's "
+                "redirect back after a login would not reach the login callback.",
+                hint=callback_hint(),
+                id="everreal.W005",
+            )
+        ]
     return [
         checks.Error(
             f"SOCIAL_AUTH_EVERREAL_REDIRECT_URI must be the absolute callback URL "
@@ -249,5 +296,214 @@ def check_error_reports() -> list[checks.CheckMessage]:
                 f"DEFAULT_EXCEPTION_REPORTER = '{REPORTER}' (or subclasses of them)."
             ),
             id="everreal.W004",
+        )
+    ]
+
+
+def is_absolute_url(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return (
+        parts.scheme in {"http", "https"}
+        and bool(parts.hostname)
+        and not parts.fragment
+    )
+
+
+def callback_namespace() -> str:
+    """The URL namespace python-social-auth reverses its views in."""
+    return str(getattr(settings, "SOCIAL_AUTH_URL_NAMESPACE", None) or "social")
+
+
+def callback_problem(uri: str) -> str | None:
+    """Why *uri*'s path does not route to the EverReal login callback; ``None`` if it does.
+
+    Only the path can be checked: the host is the proxy's business. A
+    ``FORCE_SCRIPT_NAME`` prefix is removed first, as Django does with
+    ``SCRIPT_NAME``.
+    """
+    if not is_absolute_url(uri):
+        return "is not an absolute http(s) URL"
+    path = unquote(urlsplit(uri).path) or "/"
+    prefix = str(getattr(settings, "FORCE_SCRIPT_NAME", None) or "").rstrip("/")
+    if prefix and (path == prefix or path.startswith(f"{prefix}/")):
+        path = path[len(prefix) :] or "/"
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return f"has the path {path!r}, which this site does not route"
+    expected = f"{callback_namespace()}:complete"
+    if match.view_name != expected or match.kwargs.get("backend") != BACKEND_NAME:
+        backend = match.kwargs.get("backend")
+        routed = match.view_name + (f" with backend {backend!r}" if backend else "")
+        return (
+            f"has the path {path!r}, which routes to {routed}, not to {expected} "
+            f"with backend {BACKEND_NAME!r}"
+        )
+    return None
+
+
+def callback_hint() -> str:
+    """Where the callback is on this site, to copy into the redirect URI."""
+    try:
+        path = reverse(f"{callback_namespace()}:complete", args=[BACKEND_NAME])
+    except NoReverseMatch:
+        return (
+            "Include django_everreal.urls in the URLconf, e.g. "
+            "path('auth/', include('django_everreal.urls')), and use its "
+            "complete/everreal/ URL."
+        )
+    return (
+        f"This site's login callback is at {path}; the redirect URI is that path "
+        "on the site's public origin, as registered with EverReal."
+    )
+
+
+def check_registry(
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Iterable[str] | None = None,
+    **kwargs: Any,
+) -> list[checks.CheckMessage]:
+    """The registered customers' rows: checked only when a command asks for databases.
+
+    As Django's own database checks, this queries nothing unless ``databases``
+    is given (``check --database``, ``migrate``), and reports nothing before
+    the table exists. The findings are warnings: rows are edited at runtime in
+    the admin, and an error would stop ``migrate`` from running.
+    """
+    if not databases:
+        return []
+    if app_configs is not None and not any(
+        app_config.label == Customer._meta.app_label for app_config in app_configs
+    ):
+        return []
+    messages: list[checks.CheckMessage] = []
+    queried = customer_found = False
+    for alias in databases:
+        if not router.allow_migrate_model(alias, Customer):
+            continue
+        try:
+            # A savepoint: on PostgreSQL a failed query would spoil an enclosing transaction.
+            with transaction.atomic(using=alias):
+                customers = list(
+                    Customer._default_manager.using(alias).filter(enabled=True)
+                )
+        except DatabaseError:
+            continue  # Not migrated yet.
+        queried = True
+        customer_found = customer_found or bool(customers)
+        for customer in customers:
+            messages.extend(check_customer(customer))
+    if queried and not customer_found and not settings_customer_named():
+        messages.append(
+            checks.Warning(
+                "No EverReal customer is configured: the SOCIAL_AUTH_EVERREAL_* "
+                "settings name none and the registry has no enabled customer, so "
+                "nobody can log in with EverReal.",
+                hint=(
+                    "Set SOCIAL_AUTH_EVERREAL_KEY, _SECRET and _SUBDOMAIN, or add "
+                    "a customer under EverReal customers in the admin."
+                ),
+                id="everreal.W011",
+            )
+        )
+    return messages
+
+
+def check_customer(customer: Customer) -> list[checks.CheckMessage]:
+    """What would make a login at this registered customer fail, or go elsewhere."""
+    messages: list[checks.CheckMessage] = []
+    label = f"EverReal customer {customer.subdomain!r}"
+    if conf.SUBDOMAIN and customer.subdomain.lower() == conf.SUBDOMAIN.lower():
+        messages.append(
+            checks.Warning(
+                f"{label} has the subdomain of SOCIAL_AUTH_EVERREAL_SUBDOMAIN: "
+                "?subdomain= names the customer in settings, so this row is never used.",
+                hint=(
+                    "Keep one of them: delete or disable the row, or remove the "
+                    "SOCIAL_AUTH_EVERREAL_* settings."
+                ),
+                obj=customer,
+                id="everreal.W006",
+            )
+        )
+    unusable = None
+    if not customer.encrypted_client_secret:
+        unusable = "has no client secret"
+    else:
+        try:
+            customer.client_secret  # noqa: B018 (decrypts)
+        except TokenDecryptionError:
+            unusable = "has a client secret that the configured keys cannot decrypt"
+        except ImproperlyConfigured:
+            pass  # EVERREAL_TOKEN_KEYS is broken: everreal.E008 says so.
+    if unusable:
+        messages.append(
+            checks.Warning(
+                f"{label} {unusable}: EverReal refuses its token requests.",
+                hint=(
+                    "Enter the client secret EverReal issued for it in the admin; "
+                    "after a key change, keep the old key in EVERREAL_TOKEN_KEYS "
+                    "or SECRET_KEY_FALLBACKS."
+                ),
+                obj=customer,
+                id="everreal.W007",
+            )
+        )
+    if not SUBDOMAIN_RE.match(customer.subdomain) or (
+        customer.subdomain != customer.subdomain.lower()
+    ):
+        messages.append(
+            checks.Warning(
+                f"{label} has a subdomain that is not one lower-case DNS label: "
+                "logins look customers up by their lower-cased ?subdomain=, and "
+                "EverReal's origin is built from it.",
+                hint=(
+                    "Delete the row and add it again with a subdomain such as acme "
+                    "for acme.everreal.co; the subdomain keys the customer's "
+                    "accounts, so it cannot be changed in place."
+                ),
+                obj=customer,
+                id="everreal.W008",
+            )
+        )
+    if customer.base_url:
+        try:
+            customer.origin  # noqa: B018 (the property validates)
+        except ImproperlyConfigured:
+            messages.append(
+                checks.Warning(
+                    f"{label} has an origin override that is not an origin: "
+                    f"{customer.base_url!r}.",
+                    hint=(
+                        "Give scheme, host and port only, such as "
+                        "https://staging.example.com, or leave it empty."
+                    ),
+                    obj=customer,
+                    id="everreal.W009",
+                )
+            )
+    messages.extend(check_customer_redirect_uri(customer, label))
+    return messages
+
+
+def check_customer_redirect_uri(
+    customer: Customer, label: str
+) -> list[checks.CheckMessage]:
+    """Its own redirect URI, or the setting's when it has none, must reach the callback."""
+    uri = customer.login_redirect_uri
+    if not uri:
+        problem = "has no redirect URI, and SOCIAL_AUTH_EVERREAL_REDIRECT_URI is empty"
+    else:
+        reason = callback_problem(uri)
+        if reason is None:
+            return []
+        source = "" if customer.redirect_uri else " (SOCIAL_AUTH_EVERREAL_REDIRECT_URI)"
+        problem = f"has a redirect URI{source}, {uri!r}, that {reason}"
+    return [
+        checks.Warning(
+            f"{label} {problem}: its logins cannot complete.",
+            hint=callback_hint(),
+            obj=customer,
+            id="everreal.W010",
         )
     ]

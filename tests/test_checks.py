@@ -3,12 +3,18 @@ from __future__ import annotations
 import io
 
 import pytest
+from cryptography.fernet import Fernet
+from django.apps import apps
 from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
+from django_everreal.checks import check_registry
 from django_everreal.checks import check_settings
+from django_everreal.models import Customer
 from django_everreal.redaction import EverRealExceptionReporter
 from django_everreal.redaction import EverRealExceptionReporterFilter
 
@@ -189,3 +195,279 @@ def test_reporter_check_is_registered():
     out = io.StringIO()
     call_command("check", stdout=out, stderr=out)
     assert "everreal.W004" in out.getvalue()
+
+
+# A site without a customer in settings: the registry alone.
+
+NO_SETTINGS_CUSTOMER = {
+    "SOCIAL_AUTH_EVERREAL_KEY": "",
+    "SOCIAL_AUTH_EVERREAL_SECRET": "",
+    "SOCIAL_AUTH_EVERREAL_SUBDOMAIN": "",
+}
+
+
+@pytest.mark.parametrize(
+    "redirect_uri", ["", "http://localhost:8000/auth/complete/everreal/"]
+)
+def test_registry_alone_needs_no_settings_customer(redirect_uri):
+    with override_settings(
+        **NO_SETTINGS_CUSTOMER, SOCIAL_AUTH_EVERREAL_REDIRECT_URI=redirect_uri
+    ):
+        assert ids() == []
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        {"SOCIAL_AUTH_EVERREAL_SUBDOMAIN": "acme"},
+        {"SOCIAL_AUTH_EVERREAL_BASE_URL": "http://127.0.0.1:8001"},
+        {"SOCIAL_AUTH_EVERREAL_KEY": "client"},
+        {"SOCIAL_AUTH_EVERREAL_SECRET": "secret"},
+    ],
+)
+def test_half_a_settings_customer_is_an_error(named):
+    with override_settings(**{**NO_SETTINGS_CUSTOMER, **named}):
+        assert "everreal.E001" in ids()
+
+
+@override_settings(**NO_SETTINGS_CUSTOMER, SOCIAL_AUTH_EVERREAL_REDIRECT_URI="/cb")
+def test_registry_default_redirect_uri_is_still_checked():
+    assert ids() == ["everreal.E004"]
+
+
+# The redirect URI must reach the login callback.
+
+
+@pytest.mark.parametrize(
+    ("uri", "words"),
+    [
+        ("http://localhost:8000/nowhere/", "does not route"),
+        ("http://localhost:8000/auth/login/everreal/", "social:begin"),
+        ("http://localhost:8000/auth/complete/other/", "backend 'other'"),
+        ("http://localhost:8000/auth/complete/everreal", "does not route"),
+    ],
+)
+def test_redirect_uri_not_routed_to_the_callback(uri, words):
+    with override_settings(SOCIAL_AUTH_EVERREAL_REDIRECT_URI=uri):
+        [message] = check_settings()
+    assert message.id == "everreal.W005"
+    assert isinstance(message, checks.Warning)
+    assert words in message.msg
+    assert message.hint is not None
+    assert "/auth/complete/everreal/" in message.hint
+
+
+@override_settings(
+    SOCIAL_AUTH_EVERREAL_REDIRECT_URI="https://www.example.com/app/auth/complete/everreal/",
+    FORCE_SCRIPT_NAME="/app",
+)
+def test_redirect_uri_under_a_script_prefix():
+    assert ids() == []
+
+
+@override_settings(
+    SOCIAL_AUTH_EVERREAL_REDIRECT_URI="http://localhost:8000/x/", ROOT_URLCONF=__name__
+)
+def test_hint_without_the_apps_urls():
+    [message] = check_settings()
+    assert message.id == "everreal.W005"
+    assert message.hint is not None
+    assert "include('django_everreal.urls')" in message.hint
+
+
+urlpatterns: list[object] = []
+
+
+# The customer registry: checked only when Django passes databases.
+
+DATABASES = ["default"]
+
+
+def registry_ids(databases: list[str] | None = DATABASES) -> list[str]:
+    return [message.id or "" for message in check_registry(databases=databases)]
+
+
+def make_customer(subdomain: str = "acme", **fields: object) -> Customer:
+    secret = fields.pop("secret", "acme-secret")
+    customer = Customer(subdomain=subdomain, client_id=f"{subdomain}-client", **fields)
+    if secret:
+        customer.set_client_secret(str(secret))
+    customer.save()
+    return customer
+
+
+@pytest.mark.django_db
+def test_a_good_customer_passes():
+    make_customer()
+    make_customer(
+        "beta", redirect_uri="https://beta.example.com/auth/complete/everreal/"
+    )
+    assert registry_ids() == []
+
+
+@pytest.mark.django_db
+def test_without_databases_nothing_is_queried():
+    make_customer("bad.sub", secret="", base_url="ftp://x", redirect_uri="https://x/y/")
+    assert registry_ids() != []
+    with CaptureQueriesContext(connection) as queries:
+        assert registry_ids(None) == []
+        assert registry_ids([]) == []
+        assert [
+            m.id for m in checks.run_checks() if (m.id or "").startswith("everreal.")
+        ] == []
+    assert len(queries) == 0
+
+
+@pytest.mark.django_db
+def test_other_apps_checks_skip_the_registry():
+    make_customer(secret="")
+    assert (
+        check_registry(app_configs=[apps.get_app_config("auth")], databases=DATABASES)
+        == []
+    )
+    assert [
+        m.id
+        for m in check_registry(
+            app_configs=[apps.get_app_config("everreal")], databases=DATABASES
+        )
+    ] == ["everreal.W007"]
+
+
+@pytest.mark.django_db
+def test_no_table_yet_is_no_crash(monkeypatch):
+    make_customer(secret="")
+    monkeypatch.setattr(Customer._meta, "db_table", "everreal_not_migrated_yet")
+    assert registry_ids() == []
+    monkeypatch.undo()
+    # The failed query left the test's transaction usable (a savepoint on PostgreSQL).
+    assert Customer.objects.count() == 1
+
+
+@pytest.mark.django_db
+@override_settings(**NO_SETTINGS_CUSTOMER)
+def test_no_table_yet_is_not_no_customer(monkeypatch):
+    monkeypatch.setattr(Customer._meta, "db_table", "everreal_not_migrated_yet")
+    assert registry_ids() == []
+
+
+@pytest.mark.django_db
+@override_settings(SOCIAL_AUTH_EVERREAL_SUBDOMAIN="Demo")
+def test_row_with_the_settings_subdomain():
+    customer = make_customer("demo")
+    [message] = check_registry(databases=DATABASES)
+    assert message.id == "everreal.W006"
+    assert message.obj == customer
+    assert "'demo'" in message.msg
+    assert message.hint
+    Customer.objects.update(subdomain="other")
+    assert registry_ids() == []
+
+
+@pytest.mark.django_db
+def test_row_without_a_client_secret():
+    make_customer(secret="")
+    [message] = check_registry(databases=DATABASES)
+    assert message.id == "everreal.W007"
+    assert "no client secret" in message.msg
+    assert message.hint
+
+
+@pytest.mark.django_db
+def test_row_with_an_undecryptable_client_secret(settings):
+    customer = make_customer()
+    settings.EVERREAL_TOKEN_KEYS = [Fernet.generate_key().decode()]
+    [message] = check_registry(databases=DATABASES)
+    assert message.id == "everreal.W007"
+    assert "cannot decrypt" in message.msg
+    assert customer.encrypted_client_secret not in message.msg
+    assert "acme-secret" not in f"{message.msg} {message.hint}"
+
+
+@pytest.mark.django_db
+def test_broken_token_keys_are_left_to_e008(settings):
+    make_customer()
+    settings.EVERREAL_TOKEN_KEYS = ["not-a-key"]
+    assert registry_ids() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("subdomain", ["bad.sub", "-acme", "Acme", ""])
+def test_row_with_a_bad_subdomain(subdomain):
+    make_customer(subdomain)
+    assert registry_ids() == ["everreal.W008"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("base_url", ["ftp://x", "https://x.example/path", "x"])
+def test_row_with_a_bad_origin(base_url):
+    make_customer(base_url=base_url)
+    [message] = check_registry(databases=DATABASES)
+    assert message.id == "everreal.W009"
+    assert base_url in message.msg
+
+
+@pytest.mark.django_db
+def test_row_with_a_good_origin():
+    make_customer(base_url="http://127.0.0.1:8002")
+    assert registry_ids() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://acme.example.com/auth/complete/other/",
+        "https://acme.example.com/elsewhere/",
+        "/auth/complete/everreal/",
+    ],
+)
+def test_row_with_a_redirect_uri_off_the_callback(uri):
+    make_customer(redirect_uri=uri)
+    [message] = check_registry(databases=DATABASES)
+    assert message.id == "everreal.W010"
+    assert uri in message.msg
+    assert "SOCIAL_AUTH_EVERREAL_REDIRECT_URI" not in message.msg
+
+
+@pytest.mark.django_db
+def test_row_falls_back_to_the_setting(settings):
+    make_customer()
+    settings.SOCIAL_AUTH_EVERREAL_REDIRECT_URI = "http://localhost:8000/elsewhere/"
+    [message] = check_registry(databases=DATABASES)
+    assert message.id == "everreal.W010"
+    assert "SOCIAL_AUTH_EVERREAL_REDIRECT_URI" in message.msg
+    settings.SOCIAL_AUTH_EVERREAL_REDIRECT_URI = ""
+    [message] = check_registry(databases=DATABASES)
+    assert message.id == "everreal.W010"
+    assert "no redirect URI" in message.msg
+
+
+@pytest.mark.django_db
+def test_disabled_rows_are_not_checked():
+    make_customer("bad.sub", secret="", enabled=False)
+    assert registry_ids() == []
+
+
+@pytest.mark.django_db
+@override_settings(**NO_SETTINGS_CUSTOMER)
+def test_no_customer_anywhere():
+    assert registry_ids() == ["everreal.W011"]
+    make_customer(enabled=False)
+    assert registry_ids() == ["everreal.W011"]
+    make_customer("beta")
+    assert registry_ids() == []
+
+
+@pytest.mark.django_db
+def test_settings_customer_alone_is_enough():
+    assert registry_ids() == []
+
+
+@pytest.mark.django_db
+def test_registry_check_is_registered():
+    make_customer(secret="")
+    out = io.StringIO()
+    call_command("check", stdout=out, stderr=out)
+    assert "everreal.W007" not in out.getvalue()
+    call_command("check", "--database", "default", stdout=out, stderr=out)
+    assert "everreal.W007" in out.getvalue()
