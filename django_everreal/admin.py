@@ -1,7 +1,8 @@
-"""Admin for the EverReal side of linked users.
+"""Admin for the EverReal side of linked users, and for the customer registry.
 
-Everything here mirrors EverReal as of the last sync, so it is read-only;
-tokens are never shown, not even encrypted.
+Accounts, companies and partners mirror EverReal as of the last sync, so they
+are read-only; tokens are never shown, not even encrypted. The registry of
+customers is edited here; their client secrets can be written, never read.
 """
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -24,22 +29,34 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from django_everreal import sync
+from django_everreal.conf import conf
+from django_everreal.crypto import TokenDecryptionError
+from django_everreal.models import SETTINGS_CUSTOMER
 from django_everreal.models import Account
 from django_everreal.models import Company
+from django_everreal.models import Customer
 from django_everreal.models import Membership
 from django_everreal.models import Partner
+from django_everreal.models import ServiceAccount
+from django_everreal.models import TokenFields
 
 if TYPE_CHECKING:
     AccountModelAdmin = admin.ModelAdmin[Account]
     CompanyModelAdmin = admin.ModelAdmin[Company]
     PartnerModelAdmin = admin.ModelAdmin[Partner]
+    CustomerModelAdmin = admin.ModelAdmin[Customer]
+    ServiceAccountModelAdmin = admin.ModelAdmin[ServiceAccount]
     MembershipTabularInline = admin.TabularInline[Membership, Any]
     CompanyTabularInline = admin.TabularInline[Company, Partner]
     AccountStackedInline = admin.StackedInline[Account, Any]
+    CustomerModelForm = forms.ModelForm[Customer]
+    from django.contrib.admin.options import _FieldsetSpec
 else:
     AccountModelAdmin = CompanyModelAdmin = PartnerModelAdmin = admin.ModelAdmin
+    CustomerModelAdmin = ServiceAccountModelAdmin = admin.ModelAdmin
     MembershipTabularInline = CompanyTabularInline = admin.TabularInline
     AccountStackedInline = admin.StackedInline
+    CustomerModelForm = forms.ModelForm
 
 #: Never rendered by any admin here; listed so that no field list can pick them up.
 TOKEN_FIELDS = ("encrypted_access_token", "encrypted_refresh_token")
@@ -63,7 +80,7 @@ ACCOUNT_FIELDS = (
 )
 
 
-def token_state(account: Account) -> str:
+def token_state(account: TokenFields) -> str:
     """Re-login needed, refresh due, or valid until when: what an operator acts on."""
     due = account.access_token_due()
     if account.reauth_required or (due and not account.has_refresh_token):
@@ -95,6 +112,59 @@ class ReadOnlyAdminMixin:
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+#: The filter value of the settings' customer, whose rows carry ``""``: no
+#: subdomain can be a lone hyphen.
+SETTINGS_CUSTOMER_PARAM = "-"
+
+
+def customer_label(key: str) -> str:
+    """A row's ``customer`` as the admin shows it: the subdomain, or "settings"."""
+    # Translators: the customer configured in the SOCIAL_AUTH_EVERREAL_* settings.
+    return key if key != SETTINGS_CUSTOMER else gettext("(settings)")
+
+
+class CustomerFilter(admin.SimpleListFilter):
+    """Rows by EverReal customer; hidden while all rows belong to one."""
+
+    title = _("EverReal customer")
+    parameter_name = "customer"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
+        keys = list(
+            model_admin.model._default_manager.order_by("customer")
+            .values_list("customer", flat=True)
+            .distinct()
+        )
+        if len(keys) < 2:
+            return []
+        return [(key or SETTINGS_CUSTOMER_PARAM, customer_label(key)) for key in keys]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value is None:
+            return queryset
+        key = SETTINGS_CUSTOMER if value == SETTINGS_CUSTOMER_PARAM else value
+        return queryset.filter(customer=key)
+
+
+class CustomerColumnMixin:
+    """A customer column while the site has registered customers; noise before."""
+
+    list_display: Any
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = list(super().get_list_display(request))  # type: ignore[misc]
+        if Customer._default_manager.exists():
+            columns.insert(1, "customer_column")
+        return columns
+
+    @admin.display(description=_("EverReal customer"), ordering="customer")
+    def customer_column(self, obj: Any) -> str:
+        return customer_label(obj.customer)
 
 
 class MembershipInline(ReadOnlyAdminMixin, MembershipTabularInline):
@@ -136,7 +206,7 @@ class CompanyMembershipInline(MembershipInline):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdminMixin, AccountModelAdmin):
+class AccountAdmin(CustomerColumnMixin, ReadOnlyAdminMixin, AccountModelAdmin):
     list_display = (
         "email",
         "name",
@@ -150,17 +220,33 @@ class AccountAdmin(ReadOnlyAdminMixin, AccountModelAdmin):
     )
     list_select_related = ("user", "current_company__partner")
     list_filter = (
+        CustomerFilter,
         "companies",
         "current_company__partner",
         "is_tenant",
         "is_active",
         "reauth_required",
     )
-    search_fields = ("email", "everreal_id", "companies__name", "user__email")
+    search_fields = (
+        "email",
+        "everreal_id",
+        "companies__name",
+        "user__email",
+        "=customer",
+    )
     fieldsets = (
         (
             None,
-            {"fields": ("user", "everreal_id", "email", "language", "profile_photo")},
+            {
+                "fields": (
+                    "user",
+                    "customer_column",
+                    "everreal_id",
+                    "email",
+                    "language",
+                    "profile_photo",
+                )
+            },
         ),
         (
             _("Access"),
@@ -187,7 +273,7 @@ class AccountAdmin(ReadOnlyAdminMixin, AccountModelAdmin):
             },
         ),
     )
-    readonly_fields = ACCOUNT_FIELDS
+    readonly_fields = (*ACCOUNT_FIELDS, "customer_column")
     exclude = TOKEN_FIELDS
     inlines = (AccountMembershipInline,)
     view_on_site = False
@@ -246,12 +332,12 @@ class AccountAdmin(ReadOnlyAdminMixin, AccountModelAdmin):
 
 
 @admin.register(Company)
-class CompanyAdmin(ReadOnlyAdminMixin, CompanyModelAdmin):
+class CompanyAdmin(CustomerColumnMixin, ReadOnlyAdminMixin, CompanyModelAdmin):
     list_display = ("name", "id", "partner", "member_count")
     list_select_related = ("partner",)
-    list_filter = ("partner",)
-    search_fields = ("name", "id", "partner__name")
-    fields = readonly_fields = ("id", "name", "partner")
+    list_filter = (CustomerFilter, "partner")
+    search_fields = ("name", "id", "partner__name", "=customer")
+    fields = readonly_fields = ("id", "customer_column", "name", "partner")
     inlines = (CompanyMembershipInline,)
     view_on_site = False
 
@@ -281,10 +367,11 @@ class PartnerCompanyInline(ReadOnlyAdminMixin, CompanyTabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(ReadOnlyAdminMixin, PartnerModelAdmin):
+class PartnerAdmin(CustomerColumnMixin, ReadOnlyAdminMixin, PartnerModelAdmin):
     list_display = ("name", "subdomain", "id", "company_count")
-    search_fields = ("name", "subdomain", "id")
-    fields = readonly_fields = ("id", "name", "subdomain")
+    list_filter = (CustomerFilter,)
+    search_fields = ("name", "subdomain", "id", "=customer")
+    fields = readonly_fields = ("id", "customer_column", "name", "subdomain")
     inlines = (PartnerCompanyInline,)
     view_on_site = False
 
@@ -299,6 +386,178 @@ class PartnerAdmin(ReadOnlyAdminMixin, PartnerModelAdmin):
     def company_count(self, partner: Partner) -> int:
         count: int = getattr(partner, "company_count", 0)
         return count
+
+
+@admin.register(ServiceAccount)
+class ServiceAccountAdmin(
+    CustomerColumnMixin, ReadOnlyAdminMixin, ServiceAccountModelAdmin
+):
+    """Service accounts get their tokens from ``manage.py everreal_service_login``."""
+
+    list_display = ("name", "username", "everreal_id", "token_state", "created_at")
+    list_filter = (CustomerFilter, "reauth_required")
+    search_fields = ("name", "username", "everreal_id", "=customer")
+    fields = readonly_fields = (
+        "name",
+        "customer_column",
+        "username",
+        "everreal_id",
+        "token_state",
+        "access_token_expires_at",
+        "tokens_refreshed_at",
+        "reauth_required",
+        "created_at",
+    )
+    exclude = TOKEN_FIELDS
+    view_on_site = False
+
+    @admin.display(description=_("token"), ordering="access_token_expires_at")
+    def token_state(self, service_account: ServiceAccount) -> str:
+        return token_state(service_account)
+
+
+class CustomerForm(CustomerModelForm):
+    """The registry's form: the client secret is written here, never shown."""
+
+    client_secret = forms.CharField(
+        label=_("client secret"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    # Declared for Django 6's default scheme, asked for now: https when none is typed.
+    redirect_uri = forms.URLField(
+        label=_("redirect URI"),
+        max_length=2000,
+        required=False,
+        assume_scheme="https",
+        help_text=Customer._meta.get_field("redirect_uri").help_text,
+    )
+
+    class Meta:
+        model = Customer
+        fields = (
+            "subdomain",
+            "name",
+            "base_url",
+            "client_id",
+            "redirect_uri",
+            "enabled",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stored_subdomain = self.instance.subdomain
+        secret = self.fields["client_secret"]
+        if self.instance._state.adding:
+            secret.required = True
+            secret.help_text = _("The client secret EverReal issued for this customer.")
+        else:
+            secret.help_text = _(
+                "Leave empty to keep the stored secret; it is never shown."
+            )
+
+    def clean_subdomain(self) -> str:
+        """A row with the settings' subdomain would never be used: settings win."""
+        subdomain = str(self.cleaned_data["subdomain"]).strip().lower()
+        if conf.SUBDOMAIN and subdomain == conf.SUBDOMAIN.lower():
+            raise ValidationError(
+                _(
+                    "This is the customer configured in settings "
+                    "(SOCIAL_AUTH_EVERREAL_SUBDOMAIN)."
+                )
+            )
+        return subdomain
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]
+        if not self.instance._state.adding:
+            # Customer.clean() normalises the subdomain; once created it keys the
+            # customer's rows and stays exactly as it is.
+            self.instance.subdomain = self._stored_subdomain
+        secret = self.cleaned_data.get("client_secret")
+        if secret:
+            self.instance.set_client_secret(secret)
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        """Model errors of a field not on the form (the read-only subdomain) go on top.
+
+        Django raises ``ValueError`` for them otherwise: a 500 instead of a message.
+        """
+        if hasattr(errors, "error_dict"):
+            moved: dict[str, list[ValidationError]] = {}
+            for field, field_errors in errors.error_dict.items():
+                key = field if field in self.fields else NON_FIELD_ERRORS
+                moved.setdefault(key, []).extend(field_errors)
+            errors = ValidationError(moved)
+        super()._update_errors(errors)  # type: ignore[misc]
+
+
+@admin.register(Customer)
+class CustomerAdmin(CustomerModelAdmin):
+    """The customers the site is registered with, besides the one in settings."""
+
+    form = CustomerForm
+    list_display = ("subdomain", "name", "origin", "client_id", "enabled")
+    list_filter = ("enabled",)
+    search_fields = ("subdomain", "name", "client_id", "base_url")
+    exclude = ("encrypted_client_secret",)
+    view_on_site = False
+
+    def get_fieldsets(
+        self, request: HttpRequest, obj: Customer | None = None
+    ) -> _FieldsetSpec:
+        """The secret's input for those who may write it; its state for the others.
+
+        A view-only page shows every field read-only, read from the model: the
+        ``client_secret`` property there would be the decrypted secret.
+        """
+        writable = (
+            self.has_add_permission(request)
+            if obj is None
+            else self.has_change_permission(request, obj)
+        )
+        client = (
+            "client_id",
+            *(["client_secret"] if writable else []),
+            *(["client_secret_state"] if obj is not None else []),
+            "redirect_uri",
+        )
+        times: _FieldsetSpec = (
+            [(None, {"fields": ("created_at", "updated_at")})] if obj else []
+        )
+        return [
+            (None, {"fields": ("subdomain", "name", "enabled")}),
+            (_("OAuth client"), {"fields": client}),
+            (_("Staging"), {"fields": ("base_url",), "classes": ("collapse",)}),
+            *times,
+        ]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Customer | None = None
+    ) -> tuple[str, ...]:
+        """The subdomain keys the customer's accounts, companies and partners."""
+        if obj is None:
+            return ("client_secret_state",)
+        return ("subdomain", "client_secret_state", "created_at", "updated_at")
+
+    @admin.display(description=_("origin"))
+    def origin(self, customer: Customer) -> str:
+        try:
+            return customer.origin
+        except ImproperlyConfigured:
+            return gettext("invalid")
+
+    @admin.display(description=_("client secret"))
+    def client_secret_state(self, customer: Customer) -> str:
+        if not customer.encrypted_client_secret:
+            return gettext("missing")
+        try:
+            customer.client_secret  # noqa: B018 (decrypts)
+        except (TokenDecryptionError, ImproperlyConfigured):
+            # A key change that dropped the old key, or broken EVERREAL_TOKEN_KEYS.
+            return gettext("stored, but cannot be decrypted with the configured keys")
+        return gettext("stored")
 
 
 class AccountInline(AccountStackedInline):

@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,7 +18,9 @@ from django_everreal.admin import AccountInline
 from django_everreal.admin import add_account_inline
 from django_everreal.models import Account
 from django_everreal.models import Company
+from django_everreal.models import Customer
 from django_everreal.models import Partner
+from django_everreal.models import ServiceAccount
 from tests.everreal_accounts import make_account
 from tests.everreal_accounts import make_company
 from tests.everreal_accounts import make_partner
@@ -262,3 +266,315 @@ def test_expired_token_without_refresh_token_needs_login(admin_client):
         reverse("admin:everreal_account_changelist")
     ).content.decode()
     assert token_cell("re-login needed") in html
+
+
+# The customer registry.
+
+PLAIN_SECRET = "acme-client-SECRET"
+
+
+@pytest.fixture
+def customer() -> Customer:
+    customer = Customer(subdomain="acme", name="Acme", client_id="acme-client")
+    customer.set_client_secret(PLAIN_SECRET)
+    customer.save()
+    return customer
+
+
+def customer_form(**fields: str) -> dict[str, str]:
+    data = {
+        "subdomain": "acme",
+        "name": "Acme",
+        "base_url": "",
+        "client_id": "acme-client",
+        "client_secret": PLAIN_SECRET,
+        "redirect_uri": "",
+        "enabled": "on",
+    }
+    data.update(fields)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def assert_no_secret(html: str, customer: Customer, page: str = "") -> None:
+    assert PLAIN_SECRET not in html, page
+    assert customer.encrypted_client_secret not in html, page
+    assert FERNET_PREFIX not in html, page
+    assert "encrypted_" not in html, page
+
+
+def test_add_customer_stores_the_secret_encrypted(admin_client):
+    response = admin_client.post(
+        reverse("admin:everreal_customer_add"), customer_form(subdomain=" ACME ")
+    )
+    assert response.status_code == 302
+    customer = Customer.objects.get()
+    assert customer.subdomain == "acme"
+    assert customer.encrypted_client_secret.startswith(FERNET_PREFIX)
+    assert PLAIN_SECRET not in customer.encrypted_client_secret
+    assert customer.client_secret == PLAIN_SECRET
+
+
+def test_adding_requires_a_secret(admin_client):
+    response = admin_client.post(
+        reverse("admin:everreal_customer_add"), customer_form(client_secret="")
+    )
+    assert response.status_code == 200
+    assert "client_secret" in response.context["adminform"].form.errors
+    assert not Customer.objects.exists()
+
+
+def test_change_with_blank_secret_keeps_it(admin_client, customer):
+    stored = customer.encrypted_client_secret
+    response = admin_client.post(
+        reverse("admin:everreal_customer_change", args=[customer.pk]),
+        customer_form(name="Acme GmbH", client_secret=""),
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.name == "Acme GmbH"
+    assert customer.encrypted_client_secret == stored
+    assert customer.client_secret == PLAIN_SECRET
+
+
+def test_change_with_a_new_secret_replaces_it(admin_client, customer):
+    admin_client.post(
+        reverse("admin:everreal_customer_change", args=[customer.pk]),
+        customer_form(client_secret="rotated-SECRET"),
+    )
+    customer.refresh_from_db()
+    assert customer.client_secret == "rotated-SECRET"
+    [entry] = LogEntry.objects.all()
+    message = entry.get_change_message()
+    assert "client secret" in message.lower()
+    assert "rotated-SECRET" not in entry.change_message
+    assert FERNET_PREFIX not in entry.change_message
+
+
+def test_subdomain_is_read_only_on_change(admin_client, customer):
+    url = reverse("admin:everreal_customer_change", args=[customer.pk])
+    response = admin_client.get(url)
+    assert "subdomain" not in response.context["adminform"].form.fields
+    assert 'name="subdomain"' not in response.content.decode()
+
+    response = admin_client.post(url, customer_form(subdomain="other"))
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.subdomain == "acme"
+
+
+def test_read_only_subdomain_is_kept_verbatim(admin_client):
+    """A row made in code with capitals keeps its key: its accounts carry it."""
+    customer = Customer.objects.create(subdomain="Acme", client_id="c")
+    response = admin_client.post(
+        reverse("admin:everreal_customer_change", args=[customer.pk]),
+        customer_form(name="renamed"),
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.subdomain, customer.name) == ("Acme", "renamed")
+
+
+def test_bad_stored_subdomain_is_a_form_error_not_a_500(admin_client):
+    customer = Customer.objects.create(subdomain="bad.sub", client_id="c")
+    response = admin_client.post(
+        reverse("admin:everreal_customer_change", args=[customer.pk]),
+        customer_form(),
+    )
+    assert response.status_code == 200
+    assert "One DNS label" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("subdomain", "evil.com/x"),
+        ("subdomain", "-acme"),
+        ("base_url", "ftp://x"),
+        ("base_url", "https://staging.example.com/path"),
+        ("redirect_uri", "not a url"),
+    ],
+)
+def test_invalid_values_are_form_errors(admin_client, field, value):
+    response = admin_client.post(
+        reverse("admin:everreal_customer_add"), customer_form(**{field: value})
+    )
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not Customer.objects.exists()
+    assert PLAIN_SECRET not in response.content.decode()
+
+
+def test_settings_subdomain_is_refused(admin_client, settings):
+    settings.SOCIAL_AUTH_EVERREAL_SUBDOMAIN = "Demo"
+    response = admin_client.post(
+        reverse("admin:everreal_customer_add"), customer_form(subdomain="demo")
+    )
+    assert response.status_code == 200
+    assert "subdomain" in response.context["adminform"].form.errors
+
+
+def test_duplicate_subdomain_is_refused(admin_client, customer):
+    response = admin_client.post(
+        reverse("admin:everreal_customer_add"), customer_form(subdomain="ACME")
+    )
+    assert response.status_code == 200
+    assert "subdomain" in response.context["adminform"].form.errors
+    assert Customer.objects.count() == 1
+
+
+def test_base_url_is_stored_as_its_origin(admin_client):
+    admin_client.post(
+        reverse("admin:everreal_customer_add"),
+        customer_form(base_url="http://127.0.0.1:8002/"),
+    )
+    assert Customer.objects.get().origin == "http://127.0.0.1:8002"
+
+
+def test_the_secret_never_appears_in_the_admin(admin_client, customer):
+    # Render the secret back after a failed post, too: PasswordInput must not.
+    failed = admin_client.post(
+        reverse("admin:everreal_customer_change", args=[customer.pk]),
+        customer_form(base_url="ftp://x"),
+    )
+    assert failed.status_code == 200
+    assert_no_secret(failed.content.decode(), customer, "failed post")
+    admin_client.post(
+        reverse("admin:everreal_customer_change", args=[customer.pk]),
+        customer_form(client_secret="rotated-SECRET"),
+    )
+    customer.refresh_from_db()
+    pages = [
+        reverse("admin:everreal_customer_changelist"),
+        reverse("admin:everreal_customer_changelist") + "?q=acme",
+        reverse("admin:everreal_customer_add"),
+        reverse("admin:everreal_customer_change", args=[customer.pk]),
+        reverse("admin:everreal_customer_history", args=[customer.pk]),
+        reverse("admin:everreal_customer_delete", args=[customer.pk]),
+    ]
+    for page in pages:
+        response = admin_client.get(page)
+        assert response.status_code == 200, page
+        html = response.content.decode()
+        assert_no_secret(html, customer, page)
+        assert "rotated-SECRET" not in html, page
+    change = admin_client.get(pages[3]).content.decode()
+    assert 'type="password"' in change
+    assert "stored" in change
+
+
+def test_changelist_columns_and_filter(admin_client, customer):
+    Customer.objects.create(
+        subdomain="beta", client_id="beta-client", enabled=False, base_url="bad"
+    )
+    url = reverse("admin:everreal_customer_changelist")
+    html = admin_client.get(url).content.decode()
+    for text in ("acme", "Acme", "https://acme.everreal.co", "acme-client", "invalid"):
+        assert text in html
+    assert [
+        c.subdomain
+        for c in admin_client.get(url, {"enabled__exact": "0"})
+        .context["cl"]
+        .result_list
+    ] == ["beta"]
+    assert [
+        c.subdomain
+        for c in admin_client.get(url, {"q": "acme-cl"}).context["cl"].result_list
+    ] == ["acme"]
+
+
+def test_view_only_staff_see_no_secret(client, customer):
+    user = make_user(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_customer"))
+    client.force_login(user)
+    response = client.get(reverse("admin:everreal_customer_change", args=[customer.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert_no_secret(html, customer)
+    assert "stored" in html
+    assert client.get(reverse("admin:everreal_customer_add")).status_code == 403
+
+
+def test_non_staff_cannot_see_the_registry(client, customer):
+    client.force_login(make_user())
+    for url in (
+        reverse("admin:everreal_customer_changelist"),
+        reverse("admin:everreal_customer_change", args=[customer.pk]),
+        reverse("admin:everreal_customer_add"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_staff_without_permission_cannot_see_the_registry(client, customer):
+    client.force_login(make_user(is_staff=True))
+    url = reverse("admin:everreal_customer_change", args=[customer.pk])
+    assert client.get(url).status_code == 403
+
+
+# The customer of accounts, companies, partners and service accounts.
+
+
+def test_customer_column_and_filter_appear_with_a_registry(admin_client, account):
+    url = reverse("admin:everreal_account_changelist")
+    html = admin_client.get(url).content.decode()
+    assert "field-customer_column" not in html
+    assert "?customer=" not in html
+
+    Customer.objects.create(subdomain="beta", client_id="c")
+    beta = make_account(scopes=[], customer="beta", everreal_id="er-beta")
+    html = admin_client.get(url).content.decode()
+    assert '<td class="field-customer_column">beta</td>' in html
+    assert '<td class="field-customer_column">(settings)</td>' in html
+    assert "?customer=beta" in html
+    assert changelist(admin_client, customer="beta") == [beta]
+    assert changelist(admin_client, customer="-") == [account]
+    assert changelist(admin_client, q="beta") == [beta]
+
+
+def test_customer_on_company_partner_and_service_account_pages(admin_client):
+    Customer.objects.create(subdomain="beta", client_id="c")
+    partner = Partner.objects.create(id="beta:p1", customer="beta", name="Beta")
+    Partner.objects.create(id="p2", name="Home")
+    company = Company.objects.create(
+        id="beta:c1", customer="beta", name="Beta Co", partner=partner
+    )
+    Company.objects.create(id="c2", name="Home Co")
+    service = ServiceAccount.objects.create(
+        name="reports", customer="beta", username="bot@example.com"
+    )
+    service.set_tokens("plain-access-SECRET", "plain-refresh-SECRET", 3600)
+    service.save()
+    ServiceAccount.objects.create(name="home", username="home@example.com")
+
+    for model, obj in (
+        ("company", company),
+        ("partner", partner),
+        ("serviceaccount", service),
+    ):
+        listing = admin_client.get(
+            reverse(f"admin:everreal_{model}_changelist"), {"customer": "beta"}
+        )
+        assert listing.status_code == 200, model
+        assert list(listing.context["cl"].result_list) == [obj], model
+        page = admin_client.get(
+            reverse(f"admin:everreal_{model}_change", args=[obj.pk])
+        )
+        assert page.status_code == 200, model
+        html = page.content.decode()
+        assert "beta" in html, model
+        for secret in (*PLAIN_TOKENS, service.encrypted_access_token, FERNET_PREFIX):
+            assert secret not in html, model
+    assert (
+        admin_client.get(reverse("admin:everreal_serviceaccount_add")).status_code
+        == 403
+    )
+
+
+def test_undecryptable_secret_is_stated_not_a_500(admin_client, customer, settings):
+    url = reverse("admin:everreal_customer_change", args=[customer.pk])
+    settings.EVERREAL_TOKEN_KEYS = ["not-a-key"]
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert "cannot be decrypted" in response.content.decode()
+    assert_no_secret(response.content.decode(), customer)
