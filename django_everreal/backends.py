@@ -35,7 +35,7 @@ from django_everreal.customers import get_customer
 from django_everreal.exceptions import UnknownCustomer
 from django_everreal.models import Account
 from django_everreal.models import Customer
-from django_everreal.models import qualify
+from django_everreal.protocol import qualify
 from django_everreal.protocol import text
 from django_everreal.protocol import validate_userinfo
 from django_everreal.transport import Deadline
@@ -372,17 +372,13 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
     ) -> dict[str, Any]:
         """Only non-secret facts: the tokens live encrypted on the ``Account``."""
         expires_in = protocol.parse_expires_in(response.get("expires_in"))
-        token_info = response.get("tokenInfo")
-        scope = token_info.get("scope") if isinstance(token_info, dict) else None
         return {
             "auth_time": int(time.time()),
             "expires_at": int(time.time()) + expires_in
             if expires_in is not None
             else None,
             "token_type": response.get("token_type"),
-            "scope": [s for s in scope if isinstance(s, str)]
-            if isinstance(scope, list)
-            else [],
+            "scope": protocol.granted_scopes(response),
         }
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -15,9 +16,9 @@ from django_everreal import protocol
 from django_everreal.conf import SUBDOMAIN_RE
 from django_everreal.conf import conf
 from django_everreal.conf import validate_base_url
+from django_everreal.protocol import SETTINGS_CUSTOMER as SETTINGS_CUSTOMER
+from django_everreal.protocol import unqualify
 
-#: The ``customer`` of rows that belong to the customer configured in settings.
-SETTINGS_CUSTOMER = ""
 #: An EverReal id, qualified with its customer's subdomain: ``acme:<id>``.
 KEY_MAX_LENGTH = 128
 
@@ -34,19 +35,6 @@ def customer_field() -> models.CharField[str, str]:
             "The subdomain of the registered customer; empty for the one in settings."
         ),
     )
-
-
-def qualify(customer: str, everreal_id: str) -> str:
-    """*everreal_id* as a key that no other customer's id can take: ``acme:<id>``.
-
-    The customer configured in settings keeps the bare ids, as before there
-    were several. EverReal's ids never hold a colon (``protocol.clean_id``).
-    """
-    return f"{customer}:{everreal_id}" if customer else everreal_id
-
-
-def unqualify(customer: str, key: str) -> str:
-    return key.removeprefix(f"{customer}:") if customer else key
 
 
 class Customer(models.Model):
@@ -158,6 +146,11 @@ class Customer(models.Model):
         """The callback URL to send EverReal: the customer's own, else the setting."""
         return self.redirect_uri or conf.REDIRECT_URI
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # DNS names ignore case, and logins look the subdomain up in lower case.
+        self.subdomain = self.subdomain.strip().lower()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         self.subdomain = self.subdomain.strip().lower()
         if not SUBDOMAIN_RE.match(self.subdomain):
@@ -181,7 +174,7 @@ class Partner(models.Model):
     """EverReal's partner of a customer, as its userinfo names it.
 
     Its key is the EverReal id, qualified with the customer's subdomain for
-    registered customers (``models.qualify``).
+    registered customers (``protocol.qualify``).
     """
 
     id = models.CharField(_("key"), max_length=KEY_MAX_LENGTH, primary_key=True)
@@ -425,7 +418,7 @@ class SyncLock(models.Model):
     both creating a Django user; a row lock works on every database.
     """
 
-    #: The EverReal id, qualified with the customer (``models.qualify``).
+    #: The EverReal id, qualified with the customer (``protocol.qualify``).
     everreal_id = models.CharField(
         _("key"), max_length=KEY_MAX_LENGTH, primary_key=True
     )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from typing import NamedTuple
 
 import requests
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -31,128 +29,19 @@ from django_everreal.exceptions import EverRealError
 from django_everreal.exceptions import InvalidUserInfo
 from django_everreal.exceptions import LinkedToAnotherCustomer
 from django_everreal.exceptions import ReauthenticationRequired
-from django_everreal.models import SETTINGS_CUSTOMER
 from django_everreal.models import TOKEN_FIELD_NAMES
 from django_everreal.models import Account
 from django_everreal.models import Company
 from django_everreal.models import Membership
 from django_everreal.models import Partner
 from django_everreal.models import SyncLock
-from django_everreal.models import qualify
-from django_everreal.protocol import text
-from django_everreal.protocol import validate_userinfo
+from django_everreal.protocol import SETTINGS_CUSTOMER
+from django_everreal.protocol import CompanyData
+from django_everreal.protocol import UserInfo
+from django_everreal.protocol import qualify
 from django_everreal.signals import account_synced
 
 logger = logging.getLogger("django_everreal")
-
-ID_MAX_LENGTH = 64
-NAME_MAX_LENGTH = 255
-
-
-class CompanyData(NamedTuple):
-    name: str
-    is_default: bool
-    #: The partner's id for the current company (the only one EverReal names a
-    #: partner for); ``None`` leaves a stored company's partner as it is.
-    partner_id: str | None = None
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    """EverReal's userinfo, normalised: every field may be absent or null there."""
-
-    customer: str
-    everreal_id: str
-    email: str
-    first_name: str
-    last_name: str
-    is_tenant: bool
-    is_active: bool
-    language: str
-    profile_photo: str
-    scopes: list[str]
-    current_id: str | None
-    partner: Partner | None
-    #: The companies to be a member of, by id, the current company among them.
-    companies: dict[str, CompanyData]
-
-    @classmethod
-    def parse(cls, payload: Any, customer: str = SETTINGS_CUSTOMER) -> UserInfo:
-        """The userinfo of one of *customer*'s users; company and partner ids come qualified.
-
-        ``models.qualify``: a company id at a registered customer is
-        ``<subdomain>:<id>``, so no customer's answer can name another's rows.
-        """
-        validate_userinfo(payload)
-        current = _object(payload.get("currentCompany"))
-        current_id = _key(customer, current.get("id"))
-        partner_data = _object(current.get("partner"))
-        partner_id = _key(customer, partner_data.get("id"))
-        partner = (
-            Partner(
-                id=partner_id,
-                customer=customer,
-                name=text(partner_data.get("name"))[:NAME_MAX_LENGTH],
-                subdomain=text(partner_data.get("subdomain"))[:63],
-            )
-            if partner_id
-            else None
-        )
-        companies: dict[str, CompanyData] = {}
-        # A user may be in hundreds of companies: this loop is the hot path.
-        for entry in _objects(payload.get("companies")):
-            company_id = _key(customer, entry.get("id"))
-            if company_id:
-                name = entry.get("name")
-                companies[company_id] = CompanyData(
-                    name.strip()[:NAME_MAX_LENGTH] if type(name) is str else "",
-                    entry.get("isDefault") is True,
-                )
-        if current_id:
-            listed = companies.get(current_id)
-            companies[current_id] = CompanyData(
-                name=(text(current.get("name")) or (listed.name if listed else ""))[
-                    :NAME_MAX_LENGTH
-                ],
-                is_default=listed.is_default if listed else False,
-                partner_id=partner_id,
-            )
-        return cls(
-            customer=customer,
-            everreal_id=str(payload["id"]).strip(),
-            email=text(payload.get("email"))[:254],
-            first_name=text(payload.get("firstName")),
-            last_name=text(payload.get("lastName")),
-            is_tenant=payload.get("isTenant") is True,
-            is_active=payload.get("isActive") is not False,
-            language=text(_object(payload.get("profileData")).get("language"))[:35],
-            profile_photo=_url(payload.get("profilePhoto")),
-            scopes=_scopes(payload),
-            current_id=current_id,
-            partner=partner,
-            companies=dict(sorted(companies.items())),
-        )
-
-    @property
-    def digest(self) -> str:
-        """Changes whenever anything this app stores from the userinfo changes."""
-        partner = self.partner
-        facts = [
-            self.customer,
-            self.everreal_id,
-            self.email,
-            self.is_tenant,
-            self.is_active,
-            self.language,
-            self.profile_photo,
-            self.scopes,
-            self.current_id,
-            [partner.id, partner.name, partner.subdomain] if partner else None,
-            list(self.companies.items()),
-        ]
-        return hashlib.sha256(
-            json.dumps(facts, separators=(",", ":")).encode()
-        ).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -346,7 +235,14 @@ def _sync_partner_and_companies(info: UserInfo) -> None:
             # A company new here or moved: the first login that sees it writes
             # the partner, whose row comes first in every login's lock order.
             Partner.objects.bulk_create(
-                [partner],
+                [
+                    Partner(
+                        id=partner.id,
+                        customer=info.customer,
+                        name=partner.name,
+                        subdomain=partner.subdomain,
+                    )
+                ],
                 update_conflicts=True,
                 unique_fields=_conflict_target(Partner, ["id"]),
                 update_fields=["name", "subdomain"],
@@ -507,52 +403,6 @@ def _update_user(user: AbstractBaseUser, info: UserInfo) -> None:
             changed.append(name)
     if changed:
         user.save(update_fields=changed)
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _objects(value: Any) -> list[dict[str, Any]]:
-    return (
-        [item for item in value if isinstance(item, dict)]
-        if isinstance(value, list)
-        else []
-    )
-
-
-def _key(customer: str, value: Any) -> str | None:
-    """An id of EverReal's as the key of this app's row (``models.qualify``)."""
-    everreal_id = _id(value)
-    return qualify(customer, everreal_id) if everreal_id else None
-
-
-def _id(value: Any) -> str | None:
-    if type(value) is not str:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None
-        value = str(value)
-    value = value.strip()
-    # A colon would pose as another customer's qualified id (``models.qualify``).
-    return value if value and len(value) <= ID_MAX_LENGTH and ":" not in value else None
-
-
-def _url(value: Any) -> str:
-    value = text(value)
-    return (
-        value
-        if value.startswith(("https://", "http://")) and len(value) <= 2000
-        else ""
-    )
-
-
-def _scopes(payload: dict[str, Any]) -> list[str]:
-    scope = _object(payload.get("tokenInfo")).get("scope")
-    if isinstance(scope, str):
-        scope = scope.split()
-    if not isinstance(scope, list):
-        return []
-    return sorted({s for s in scope if isinstance(s, str) and s})
 
 
 @dataclass(frozen=True)

@@ -413,3 +413,10 @@ def test_everreal_sync_takes_a_customer(home, beta):
 
     assert "Synced 1," in out.getvalue()
     assert home.calls() == [] and len(beta.calls("userinfo")) == 1
+
+
+def test_a_subdomain_is_stored_in_lower_case(home):
+    customer = Customer(subdomain=" Gamma ", client_id="gamma-client")
+    customer.save()
+
+    assert Customer.objects.get(pk=customer.pk).subdomain == "gamma"
