@@ -279,7 +279,7 @@ def lazy_strings() -> list[Any]:
             if (
                 isinstance(model_field, models.Field)
                 and not model_field.auto_created
-                and model_field.name not in TOKEN_FIELDS
+                and model_field.name not in {*TOKEN_FIELDS, "encrypted_client_secret"}
             ):
                 found.append(model_field.verbose_name)
     model_admins = [
@@ -334,7 +334,13 @@ def test_only_hidden_fields_lack_a_translated_label():
         f"{model}.{name}"
         for model in ("Account", "ServiceAccount")
         for name in ("encrypted_access_token", "encrypted_refresh_token")
-    } | {"Membership.id", "Account.id", "ServiceAccount.id"}
+    } | {
+        "Membership.id",
+        "Account.id",
+        "ServiceAccount.id",
+        "Customer.id",
+        "Customer.encrypted_client_secret",
+    }
 
 
 def test_every_template_string_is_translated(catalog):
