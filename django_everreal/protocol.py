@@ -387,6 +387,12 @@ def unqualify(customer: str, key: str) -> str:
     return key.removeprefix(f"{customer}:") if customer else key
 
 
+def split_key(key: str) -> tuple[str, str]:
+    """``(customer, EverReal id)`` of a qualified key, e.g. a social-auth ``uid``."""
+    customer, colon, everreal_id = key.partition(":")
+    return (customer, everreal_id) if colon else (SETTINGS_CUSTOMER, key)
+
+
 ID_MAX_LENGTH = 64
 NAME_MAX_LENGTH = 255
 

@@ -10,6 +10,7 @@ from social_django.models import UserSocialAuth
 
 from django_everreal.backends import EverRealOAuth2
 from django_everreal.models import Account
+from django_everreal.protocol import split_key
 
 
 @receiver(post_delete, sender=UserSocialAuth, dispatch_uid="everreal_unlinked")
@@ -23,6 +24,7 @@ def forget_unlinked_account(
     other accounts may share them; the Django user stays.
     """
     if instance.provider == EverRealOAuth2.name:
+        customer, everreal_id = split_key(instance.uid)
         Account.objects.filter(
-            user_id=instance.user_id, everreal_id=instance.uid
+            user_id=instance.user_id, customer=customer, everreal_id=everreal_id
         ).delete()

@@ -420,3 +420,12 @@ def test_a_subdomain_is_stored_in_lower_case(home):
     customer.save()
 
     assert Customer.objects.get(pk=customer.pk).subdomain == "gamma"
+
+
+def test_unlinking_removes_the_account_of_its_own_customer(home, beta):
+    log_in(Client(), home, "anna@example.com", None)
+    log_in(Client(), beta, "anna@example.com", "beta")
+
+    UserSocialAuth.objects.get(uid__startswith="beta:").delete()
+
+    assert list(Account.objects.values_list("customer", flat=True)) == [""]
