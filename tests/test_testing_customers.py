@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 from requests.adapters import HTTPAdapter
 from social_django.models import UserSocialAuth
@@ -217,16 +218,23 @@ def test_starting_a_fake_twice_is_an_error():
 
 def test_fakes_start_and_stop_from_many_threads():
     count = 12
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    fakes = [
+        FakeEverReal(
+            base_url=f"https://c{n}.everreal.co",
+            clients=customer_clients(f"c{n}"),
+            private_key=key,
+        )
+        for n in range(count)
+    ]
     failures: list[BaseException] = []
     all_started = threading.Barrier(count)
 
     def customer(n: int) -> None:
-        fake = FakeEverReal(
-            base_url=f"https://c{n}.everreal.co", clients=customer_clients(f"c{n}")
-        )
+        fake = fakes[n]
         try:
             with fake.mock():
-                all_started.wait(timeout=TIMEOUT)
+                all_started.wait(timeout=60)  # every fake is served at once here
                 grant = password_grant(fake.base_url, f"c{n}")
                 assert grant.status_code == 200, grant.text
                 assert [call.status for call in fake.calls()] == [200]
@@ -237,7 +245,8 @@ def test_fakes_start_and_stop_from_many_threads():
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(TIMEOUT * 2)
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
     assert not failures, failures
     test_no_mock_is_left_behind()
 
