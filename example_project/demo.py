@@ -1,7 +1,8 @@
 """Run the example site: migrate SQLite, start the fake EverReal, serve the site.
 
 Started by ``python3 dev.py demo`` inside the project's virtualenv. Against
-the fake it also creates the admin user ``admin`` / ``admin``. With
+the fake it also creates the admin user ``admin`` / ``admin`` and registers
+the fake's second customer, ``beta``, so the login page offers two. With
 ``EVERREAL_SUBDOMAIN`` set, no fake is started and the site talks to that
 EverReal subdomain (create an admin with ``manage.py createsuperuser``).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +25,19 @@ def manage(*args: str) -> None:
     )
 
 
-def start_fake(host: str, port: int) -> tuple[subprocess.Popen[str], str]:
-    """Start the fake EverReal and wait until it says where it listens."""
+#: The demo's second EverReal customer, served by the fake on the next port.
+SECOND_CUSTOMER = "beta"
+SECOND_CUSTOMER_NAME = "Beta Immobilien"
+CUSTOMER_LINE = re.compile(r"^Customer (\S+) listening on (http://\S+)$")
+
+
+def start_fake(
+    host: str, port: int
+) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
+    """Start the fake EverReal (two customers) and wait until it says where they listen.
+
+    Returns the process, the main fake's URL and each extra customer's URL.
+    """
     process = subprocess.Popen(
         [
             sys.executable,
@@ -34,15 +47,22 @@ def start_fake(host: str, port: int) -> tuple[subprocess.Popen[str], str]:
             host,
             "--port",
             str(port),
+            "--customer",
+            SECOND_CUSTOMER,
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
+    url = ""
+    customers: dict[str, str] = {}
     for line in process.stdout or ():
         print(f"  fake EverReal | {line.rstrip()}")
-        if "http://" in line:
+        if match := CUSTOMER_LINE.match(line.strip()):
+            customers[match[1]] = match[2]
+        elif "http://" in line and not url:
             url = line[line.index("http://") :].split()[0]
-            return process, url
+        if line.startswith("Press Ctrl+C"):
+            return process, url, customers
     raise SystemExit("The fake EverReal did not start; see its output above.")
 
 
@@ -55,13 +75,25 @@ def main() -> int:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
     fake = None
+    customers: dict[str, str] = {}
     if not os.environ.get("EVERREAL_SUBDOMAIN"):
-        fake, url = start_fake(args.host, args.fake_port)
+        fake, url, customers = start_fake(args.host, args.fake_port)
         os.environ["EVERREAL_BASE_URL"] = url.rstrip("/")
     try:
         manage("migrate", "--noinput", "--verbosity", "0")
         if fake is not None:
             manage("demo_admin", "--verbosity", "0")
+            for subdomain, customer_url in customers.items():
+                manage(
+                    "demo_customer",
+                    subdomain,
+                    "--base-url",
+                    customer_url,
+                    "--name",
+                    SECOND_CUSTOMER_NAME,
+                    "--verbosity",
+                    "0",
+                )
         browse_host = "localhost" if args.host == "127.0.0.1" else args.host
         # The redirect URI registered with EverReal is derived from this URL.
         site = os.environ.setdefault(
@@ -69,7 +101,11 @@ def main() -> int:
         ).rstrip("/")
         print(f"\nThe example site runs at {site}/")
         if fake is not None:
-            print("Log in as anna@example.com or tom@example.com, password 'demo'.")
+            print("Log in as anna@example.com or tom@example.com, password 'demo',")
+            print(
+                "at the customer in settings or at "
+                f"{SECOND_CUSTOMER_NAME} (pick one on the login page)."
+            )
             print(f"The admin is at {site}/admin/, user 'admin', password 'admin'.")
         print("Stop it with Ctrl+C.\n", flush=True)
         manage("runserver", "--noreload", f"{args.host}:{args.port}")
