@@ -393,7 +393,8 @@ def test_broken_token_keys_are_left_to_e008(settings):
 @pytest.mark.django_db
 @pytest.mark.parametrize("subdomain", ["bad.sub", "-acme", "Acme", ""])
 def test_row_with_a_bad_subdomain(subdomain):
-    make_customer(subdomain)
+    # Written past save(), which lower-cases: as raw SQL or a data migration might.
+    Customer.objects.filter(pk=make_customer().pk).update(subdomain=subdomain)
     assert registry_ids() == ["everreal.W008"]
 
 
