@@ -71,3 +71,17 @@ def login_redirect(response: HttpResponseBase) -> tuple[str, str]:
     assert response.status_code == 302
     location = urlsplit(response["Location"])
     return location.path, parse_qs(location.query)["next"][0]
+
+
+def log_in_at_beta_with_companies(client: Client) -> tuple[Company, Company]:
+    """Log in a user of customer ``beta`` holding ``company_user``; (beta's company, another's)."""
+    from django_everreal.models import Customer
+
+    Customer.objects.create(subdomain="beta", client_id="beta-client")
+    own = Company.objects.create(id="beta:c1", customer="beta")
+    other = Company.objects.create(id="c1")
+    account = make_account(scopes=["company_user"], customer="beta")
+    client.force_login(
+        account.user, backend="django.contrib.auth.backends.ModelBackend"
+    )
+    return own, other

@@ -4,8 +4,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from django_everreal.models import Company
-from django_everreal.models import Customer
+from tests.everreal_accounts import log_in_at_beta_with_companies
 from tests.everreal_accounts import make_account
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_scopes")]
@@ -50,11 +49,7 @@ def test_view_without_required_scopes_is_a_configuration_error(client):
 
 
 def test_a_scope_covers_only_objects_of_its_own_customer(client):
-    Customer.objects.create(subdomain="beta", client_id="beta-client")
-    own = Company.objects.create(id="beta:c1", customer="beta")
-    other = Company.objects.create(id="c1")
-    account = make_account(scopes=["company_user"], customer="beta")
-    client.force_login(account.user, backend=MODEL_BACKEND)
+    own, other = log_in_at_beta_with_companies(client)
 
     assert client.get(f"/api/companies/{own.pk}/").status_code == 200
     assert client.get(f"/api/companies/{other.pk}/").status_code == 403

@@ -3,11 +3,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from django_everreal.models import Company
-from django_everreal.models import Customer
 from tests.everreal_accounts import log_in
+from tests.everreal_accounts import log_in_at_beta_with_companies
 from tests.everreal_accounts import login_redirect
-from tests.everreal_accounts import make_account
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -56,11 +54,7 @@ def test_missing_required_scopes_is_a_configuration_error(client):
 
 @pytest.mark.parametrize("prefix", ["/companies/", "/async-companies/"])
 def test_a_scope_covers_only_objects_of_its_own_customer(client, prefix):
-    Customer.objects.create(subdomain="beta", client_id="beta-client")
-    own = Company.objects.create(id="beta:c1", customer="beta")
-    other = Company.objects.create(id="c1")
-    account = make_account(scopes=["company_user"], customer="beta")
-    client.force_login(account.user, backend=MODEL_BACKEND)
+    own, other = log_in_at_beta_with_companies(client)
 
     assert client.get(f"{prefix}{own.pk}/").status_code == 200
     assert client.get(f"{prefix}{other.pk}/").status_code == 403
