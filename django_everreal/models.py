@@ -103,6 +103,29 @@ class Customer(models.Model):
     def __repr__(self) -> str:
         return f"<Customer {self.key or '(settings)'}>"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # DNS names ignore case, and logins look the subdomain up in lower case.
+        self.subdomain = self.subdomain.strip().lower()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.subdomain = self.subdomain.strip().lower()
+        if not SUBDOMAIN_RE.match(self.subdomain):
+            raise ValidationError(
+                {"subdomain": _("One DNS label, such as acme for acme.everreal.co.")}
+            )
+        if self.base_url:
+            try:
+                self.base_url = validate_base_url(self.base_url)
+            except ImproperlyConfigured:
+                raise ValidationError(
+                    {
+                        "base_url": _(
+                            "An origin such as https://staging.example.com, without a path."
+                        )
+                    }
+                ) from None
+
     @classmethod
     def from_settings(cls) -> Customer:
         """The customer of ``SOCIAL_AUTH_EVERREAL_*``, as an unsaved instance."""
@@ -145,29 +168,6 @@ class Customer(models.Model):
     def login_redirect_uri(self) -> str:
         """The callback URL to send EverReal: the customer's own, else the setting."""
         return self.redirect_uri or conf.REDIRECT_URI
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # DNS names ignore case, and logins look the subdomain up in lower case.
-        self.subdomain = self.subdomain.strip().lower()
-        super().save(*args, **kwargs)
-
-    def clean(self) -> None:
-        self.subdomain = self.subdomain.strip().lower()
-        if not SUBDOMAIN_RE.match(self.subdomain):
-            raise ValidationError(
-                {"subdomain": _("One DNS label, such as acme for acme.everreal.co.")}
-            )
-        if self.base_url:
-            try:
-                self.base_url = validate_base_url(self.base_url)
-            except ImproperlyConfigured:
-                raise ValidationError(
-                    {
-                        "base_url": _(
-                            "An origin such as https://staging.example.com, without a path."
-                        )
-                    }
-                ) from None
 
 
 class Partner(models.Model):
