@@ -11,6 +11,7 @@ from django.test import override_settings
 from django_everreal import crypto
 from django_everreal.crypto import TokenDecryptionError
 from django_everreal.models import Account
+from django_everreal.models import Customer
 from django_everreal.models import ServiceAccount
 from tests.everreal_accounts import make_account
 
@@ -193,3 +194,16 @@ def test_rotation_command_refuses_invalid_keys():
         pytest.raises(CommandError, match="EVERREAL_TOKEN_KEYS"),
     ):
         rotate()
+
+
+@pytest.mark.django_db
+def test_the_registrys_client_secrets_are_rotated_with_the_tokens():
+    with override_settings(SECRET_KEY=OLD_SECRET, SECRET_KEY_FALLBACKS=[]):
+        customer = Customer(subdomain="beta", client_id="beta-client")
+        customer.set_client_secret("beta-secret")
+        customer.save()
+
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[OLD_SECRET]):
+        assert "Re-encrypted 1 of 1" in rotate()
+    with override_settings(SECRET_KEY=NEW_SECRET, SECRET_KEY_FALLBACKS=[]):
+        assert Customer.objects.get().client_secret == "beta-secret"

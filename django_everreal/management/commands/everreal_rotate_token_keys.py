@@ -1,5 +1,8 @@
 """``manage.py everreal_rotate_token_keys``: re-encrypt stored tokens with the current key.
 
+The client secrets of the customer registry are encrypted with the same keys
+and are re-encrypted with the tokens.
+
 Rotate a key in three steps: put the new key first (``EVERREAL_TOKEN_KEYS``,
 or a new ``SECRET_KEY`` with the old one in ``SECRET_KEY_FALLBACKS``), run
 this command, then remove the old key. ``--check`` tells whether the last
@@ -21,12 +24,15 @@ from django.core.management.base import CommandError
 from django.core.management.base import CommandParser
 from django.db import router
 from django.db import transaction
+from django.db.models import Model
 
 from django_everreal import crypto
 from django_everreal.conf import conf
+from django_everreal.models import Customer
 from django_everreal.models import TokenFields
 
 ENCRYPTED_FIELDS = ["encrypted_access_token", "encrypted_refresh_token"]
+SECRET_FIELDS = ["encrypted_client_secret"]
 
 
 @dataclass
@@ -60,12 +66,16 @@ def under_key(key: Fernet, value: str) -> bool:
     return True
 
 
-def token_models() -> list[type[TokenFields]]:
-    """Every installed model that stores tokens: ``Account``, ``ServiceAccount`` and any other."""
+def encrypted_columns() -> list[tuple[type[Model], list[str]]]:
+    """Every installed model that stores tokens (``Account``, ``ServiceAccount``, any
+    other), with its encrypted fields, and the registry's client secrets."""
     return [
-        model
-        for model in apps.get_models()
-        if issubclass(model, TokenFields) and not model._meta.proxy
+        *(
+            (model, ENCRYPTED_FIELDS)
+            for model in apps.get_models()
+            if issubclass(model, TokenFields) and not model._meta.proxy
+        ),
+        (Customer, SECRET_FIELDS),
     ]
 
 
@@ -98,8 +108,8 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         key = current_key()
         total = Tally()
-        for model in token_models():
-            tally = self.rotate(model, key, batch_size, write=not check)
+        for model, fields in encrypted_columns():
+            tally = self.rotate(model, fields, key, batch_size, write=not check)
             total.add(tally)
             if options["verbosity"] >= 2:
                 self.stdout.write(
@@ -130,7 +140,13 @@ class Command(BaseCommand):
         )
 
     def rotate(
-        self, model: type[TokenFields], key: Fernet, batch_size: int, *, write: bool
+        self,
+        model: type[Model],
+        fields: list[str],
+        key: Fernet,
+        batch_size: int,
+        *,
+        write: bool,
     ) -> Tally:
         """One pass over *model* in primary-key order, one transaction per batch.
 
@@ -153,15 +169,17 @@ class Command(BaseCommand):
                 if not batch:
                     return tally
                 last_pk = batch[-1].pk
-                changed = [row for row in batch if self.rotate_row(row, key, tally)]
+                changed = [
+                    row for row in batch if self.rotate_row(row, fields, key, tally)
+                ]
                 if write and changed:
-                    manager.bulk_update(changed, ENCRYPTED_FIELDS)
+                    manager.bulk_update(changed, fields)
 
     @staticmethod
-    def rotate_row(row: TokenFields, key: Fernet, tally: Tally) -> bool:
-        """Re-encrypt the row's tokens in memory; whether any changed."""
+    def rotate_row(row: Model, fields: list[str], key: Fernet, tally: Tally) -> bool:
+        """Re-encrypt the row's *fields* in memory; whether any changed."""
         changed = False
-        for field in ENCRYPTED_FIELDS:
+        for field in fields:
             value = getattr(row, field)
             if not value:
                 continue
