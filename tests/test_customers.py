@@ -429,3 +429,28 @@ def test_unlinking_removes_the_account_of_its_own_customer(home, beta):
     UserSocialAuth.objects.get(uid__startswith="beta:").delete()
 
     assert list(Account.objects.values_list("customer", flat=True)) == [""]
+
+
+def test_a_registered_customers_callback_costs_one_statement_more(client, home, beta):
+    """The customer's row, read once at the callback; nothing else grows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.test_views import statements
+
+    # Another email at beta: no username to make unique, the same companies.
+    beta.user("anna@example.com").email = "anna@beta.example.com"
+    counts = {}
+    for subdomain, fake, email in (
+        ("", home, "anna@example.com"),
+        ("beta", beta, "anna@beta.example.com"),
+    ):
+        for _ in range(2):  # a first login, then a repeat one
+            start = client.post(BEGIN, {"subdomain": subdomain})
+            parts = urlsplit(fake.authorize_redirect(start["Location"], email, "demo"))
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(f"{parts.path}?{parts.query}").status_code == 302
+            counts.setdefault(subdomain, []).append(len(statements(queries)))
+            client.logout()
+
+    assert [b - a for a, b in zip(counts[""], counts["beta"], strict=True)] == [1, 1]
