@@ -158,6 +158,9 @@ class EverRealClient:
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", path, **kwargs)
 
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send *method* to *path*; keyword arguments are those of ``requests``."""
         method = method.upper()

@@ -112,6 +112,54 @@ class Settings:
         return max(float(getattr(settings, "EVERREAL_MAX_RATE_LIMIT_WAIT", 10)), 0.0)
 
     @property
+    def WEBHOOKS(self) -> dict[str, list[str]]:
+        """Event types to register, by the name of the service account that registers them."""
+        value = getattr(settings, "EVERREAL_WEBHOOKS", {}) or {}
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured(
+                "EVERREAL_WEBHOOKS must be a dict of service account names to "
+                "lists of EverReal event types."
+            )
+        return {
+            str(name): [types] if isinstance(types, str) else list(types)
+            for name, types in value.items()
+        }
+
+    @property
+    def WEBHOOK_BASE_URL(self) -> str:
+        """This site's origin as EverReal reaches it; default: the redirect URI's."""
+        value = str(getattr(settings, "EVERREAL_WEBHOOK_BASE_URL", "") or "")
+        if value:
+            return validate_base_url(value, setting="EVERREAL_WEBHOOK_BASE_URL")
+        parts = urlsplit(self.REDIRECT_URI)
+        if not parts.scheme or not parts.netloc:
+            raise ImproperlyConfigured(
+                "EVERREAL_WEBHOOK_BASE_URL is not set and SOCIAL_AUTH_EVERREAL_REDIRECT_URI "
+                "names no origin: set the origin EverReal delivers webhooks to."
+            )
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def WEBHOOK_MAX_BODY(self) -> int:
+        """Bytes a delivery may have; a longer one is refused with 413."""
+        return int(getattr(settings, "EVERREAL_WEBHOOK_MAX_BODY", 1024 * 1024))
+
+    @property
+    def WEBHOOK_MAX_ATTEMPTS(self) -> int:
+        """Times an event's handlers run before it is marked failed."""
+        return max(int(getattr(settings, "EVERREAL_WEBHOOK_MAX_ATTEMPTS", 5)), 1)
+
+    @property
+    def WEBHOOK_RETRY_BACKOFF(self) -> float:
+        """Seconds before the first retry of a failed event; each further one doubles."""
+        return max(float(getattr(settings, "EVERREAL_WEBHOOK_RETRY_BACKOFF", 30)), 0.0)
+
+    @property
+    def WEBHOOK_LEASE(self) -> float:
+        """Seconds a worker may process an event before it counts as dead and the event runs again."""
+        return max(float(getattr(settings, "EVERREAL_WEBHOOK_LEASE", 600)), 1.0)
+
+    @property
     def origin(self) -> str:
         """EverReal's origin, e.g. ``https://acme.everreal.co``.
 

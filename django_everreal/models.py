@@ -17,6 +17,7 @@ from django_everreal.conf import SUBDOMAIN_RE
 from django_everreal.conf import conf
 from django_everreal.conf import validate_base_url
 from django_everreal.protocol import SETTINGS_CUSTOMER as SETTINGS_CUSTOMER
+from django_everreal.protocol import qualify
 from django_everreal.protocol import unqualify
 
 #: An EverReal id, qualified with its customer's subdomain: ``acme:<id>``.
@@ -456,3 +457,121 @@ class ServiceAccount(TokenFields):
 
     def __repr__(self) -> str:
         return f"<ServiceAccount {self.name}>"
+
+
+class WebhookSubscription(models.Model):
+    """One event type that a customer's EverReal delivers to this site.
+
+    Registered through a service account of that customer (``manage.py
+    everreal_webhooks sync``). EverReal signs nothing, so the URL it
+    delivers to carries a random secret; only its SHA-256 is kept.
+    """
+
+    customer = customer_field()
+    service_account = models.ForeignKey(
+        ServiceAccount,
+        verbose_name=_("service account"),
+        on_delete=models.CASCADE,
+        related_name="webhook_subscriptions",
+    )
+    event_type = models.CharField(_("event type"), max_length=100)
+    #: EverReal's id of the registration (the ``Location`` of its answer).
+    everreal_id = models.CharField(_("EverReal id"), max_length=64, blank=True)
+    #: EverReal's company the registration belongs to (the service account's current one).
+    company_id = models.CharField(_("EverReal company"), max_length=64, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering = ["customer", "event_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_account", "event_type"],
+                name="everreal_webhook_subscription_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} ({self.service_account_id})"
+
+
+class WebhookEvent(models.Model):
+    """One delivery of EverReal's, stored once by its ``uuid``, processed in the background."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    STATUS_CHOICES = [
+        (PENDING, _("pending")),
+        (PROCESSING, _("processing")),
+        (PROCESSED, _("processed")),
+        (FAILED, _("failed")),
+    ]
+
+    subscription = models.ForeignKey(
+        WebhookSubscription,
+        verbose_name=_("subscription"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+    )
+    customer = customer_field()
+    uuid = models.CharField(_("delivery id"), max_length=64)
+    event_type = models.CharField(_("event type"), max_length=100)
+    subdomain = models.CharField(_("subdomain"), max_length=63, blank=True)
+    language = models.CharField(_("language"), max_length=35, blank=True)
+    created_at = models.DateTimeField(_("created at EverReal"), null=True, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=20, choices=STATUS_CHOICES, default=PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    #: While a worker processes the event; past it, the event is processed again.
+    lease_until = models.DateTimeField(_("processing until"), null=True, blank=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "uuid"], name="everreal_webhook_event_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "lease_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.uuid}"
+
+    @property
+    def company_id(self) -> str:
+        """EverReal's id of the company the subscription was registered for."""
+        return self.subscription.company_id if self.subscription else ""
+
+    @property
+    def company(self) -> Company | None:
+        """The company of the event, as this site stores it; ``None`` when unknown."""
+        company_id = self.company_id
+        if not company_id:
+            return None
+        return Company.objects.filter(pk=qualify(self.customer, company_id)).first()
+
+    @property
+    def everreal(self) -> Any:
+        """An ``EverRealClient`` of the service account that registered the subscription.
+
+        For re-fetching what the event names: EverReal signs no delivery,
+        so its ``data`` is a hint, not a fact.
+        """
+        from django_everreal.client import EverRealClient
+
+        if self.subscription is None:
+            raise LookupError(f"{self!r} has no subscription (it was deleted).")
+        return EverRealClient(self.subscription.service_account)

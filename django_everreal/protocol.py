@@ -31,6 +31,7 @@ AUTHORIZE_PATH = "/accounts/dialog/authorize"
 TOKEN_PATH = "/accounts/oauth/token"  # noqa: S105
 USERINFO_PATH = "/accounts/api/userinfo"
 GRAPHQL_PATH = "/api/reporting/graphql"
+WEBHOOKS_PATH = "/api/external-integrations/webhooks"
 
 #: The longest lifetime believed of a token, whatever EverReal says: beyond
 #: it the expiry date would overflow Python's datetime (year 9999).
@@ -348,6 +349,14 @@ def _clean(value: Any, depth: int) -> Any:
     return value
 
 
+def clean_json(value: Any) -> Any:
+    """*value* safe to store: strings no database takes are null, deep nesting cut.
+
+    As ``clean_userinfo`` does it, for any JSON EverReal sends (webhooks).
+    """
+    return _clean(value, 0)
+
+
 def clean_userinfo(payload: object, backend: Any = None) -> dict[str, Any]:
     """EverReal's userinfo, safe to store: every string that no database takes is null.
 
@@ -578,3 +587,34 @@ def validate_userinfo(payload: object, backend: Any = None) -> None:
             "EverReal's userinfo response has an invalid 'id'.",
             stage="user_info",
         )
+
+
+def webhook_records(body: list[Any]) -> list[dict[str, str]]:
+    """EverReal's webhook registrations, live ones only, as ``id``, ``type``,
+    ``url`` and ``companyId`` strings.
+
+    Records with ``deletedAt`` set are deleted (soft deletion); records
+    without an id, a type or a URL are skipped. Ids are not checked as
+    UUIDs: EverReal's own samples are not.
+    """
+    records = []
+    for item in body:
+        if not isinstance(item, dict) or item.get("deletedAt"):
+            continue
+        record = {
+            name: text(item.get(name)) for name in ("id", "type", "url", "companyId")
+        }
+        if (
+            record["id"]
+            and record["type"]
+            and record["url"]
+            and len(record["id"]) <= 64
+        ):
+            records.append(record)
+    return records
+
+
+def webhook_id_from_location(value: str | None) -> str:
+    """The id of a new registration: EverReal's ``Location`` is a bare id (or a URL ending in one)."""
+    last = text(value).rstrip("/").rsplit("/", 1)[-1]
+    return last if 0 < len(last) <= 64 and is_code(last) else ""

@@ -117,9 +117,11 @@ _COLLECTED_NAMES = frozenset(_SECRET_LOCALS - {"code"})
 
 # A cheap first look: text without any of these needs no regular expressions.
 _TRIGGER = re.compile(
-    r"eyJ|bearer|token|code|password|secret|authorization|cookie|state",
+    r"eyJ|bearer|token|code|password|secret|authorization|cookie|state|webhooks/",
     re.IGNORECASE,
 )
+#: The secret in a webhook receiver's URL: ``.../webhooks/<secret>/``.
+_WEBHOOK_PATH = r"(?P<head>/webhooks/)[A-Za-z0-9_-]{16,}"
 
 _JWT = r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
 _BEARER = r"(?<![A-Za-z0-9])(?P<scheme>Bearer)\s+[A-Za-z0-9\-._~+/]+=*"
@@ -192,6 +194,7 @@ def _patterns(names: tuple[str, ...]) -> list[tuple[re.Pattern[str], str]]:
         ),
         (re.compile(_BEARER, re.IGNORECASE), rf"\g<scheme> {REDACTED}"),
         (re.compile(_JWT), REDACTED),
+        (re.compile(_WEBHOOK_PATH), rf"\g<head>{REDACTED}"),
     ]
 
 

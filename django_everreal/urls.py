@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.urls import path
 
 from django_everreal import views
+from django_everreal import webhooks
 
 app_name = "social"
 
@@ -22,4 +23,5 @@ urlpatterns = [
         views.disconnect,
         name="disconnect_individual",
     ),
+    path("webhooks/<str:token>/", webhooks.receive, name="everreal_webhook"),
 ]

@@ -1,0 +1,146 @@
+"""Processing EverReal's webhook deliveries in the background, with Django's task framework.
+
+``django.tasks`` on Django 6, the ``django-tasks`` backport on Django 5.2;
+the backend is the site's (``TASKS``): the database queue of
+``django-tasks-db`` by default, RQ or any other by configuration alone.
+
+An event is claimed with a lease (``EVERREAL_WEBHOOK_LEASE``): a worker that
+dies mid-way leaves it claimed until the lease ends, and it is processed
+again then (``requeue_unfinished``, which ``manage.py everreal_webhooks
+worker`` runs at start). A handler that raises has the event processed again
+after ``EVERREAL_WEBHOOK_RETRY_BACKOFF`` seconds, doubling, until
+``EVERREAL_WEBHOOK_MAX_ATTEMPTS``; its error is recorded on the event.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import F
+from django.db.models import Q
+from django.utils import timezone
+
+from django_everreal.conf import conf
+from django_everreal.models import WebhookEvent
+from django_everreal.redaction import redact
+from django_everreal.signals import webhook_received
+
+try:  # Django 6
+    from django.tasks import task  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # Django 5.2: the backport
+    from django_tasks import task  # type: ignore[no-redef,unused-ignore]
+
+logger = logging.getLogger("django_everreal")
+
+#: What ``process`` says it did.
+PROCESSED = WebhookEvent.PROCESSED
+RETRYING = "retrying"
+FAILED = WebhookEvent.FAILED
+SKIPPED = "skipped"
+#: The longest error text kept on an event.
+MAX_ERROR_LENGTH = 2000
+
+
+@task()
+def process_webhook_event(event_id: int) -> str:
+    return process(event_id)
+
+
+def enqueue(event_id: int, delay: float = 0) -> None:
+    """Queue the processing of one event, after *delay* seconds where the backend can wait."""
+    job: Any = process_webhook_event
+    if delay > 0 and job.get_backend().supports_defer:
+        job = job.using(run_after=timezone.now() + timedelta(seconds=delay))
+    job.enqueue(event_id)
+
+
+def claimable(now: Any = None) -> Q:
+    """Events no live worker holds: waiting, or claimed by one whose lease ran out."""
+    now = now or timezone.now()
+    return Q(status=WebhookEvent.PENDING) | Q(
+        status=WebhookEvent.PROCESSING, lease_until__lt=now
+    )
+
+
+def process(event_id: int) -> str:
+    """Run the handlers of one event, once at a time however often it was queued."""
+    now = timezone.now()
+    claimed = WebhookEvent.objects.filter(claimable(now), pk=event_id).update(
+        status=WebhookEvent.PROCESSING,
+        lease_until=now + timedelta(seconds=conf.WEBHOOK_LEASE),
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return SKIPPED
+    event = WebhookEvent.objects.select_related("subscription__service_account").get(
+        pk=event_id
+    )
+    results = webhook_received.send_robust(
+        sender=sys.intern(event.event_type), event=event
+    )
+    errors = [
+        (receiver, error) for receiver, error in results if isinstance(error, Exception)
+    ]
+    done = WebhookEvent.objects.filter(pk=event_id, status=WebhookEvent.PROCESSING)
+    if not errors:
+        done.update(
+            status=WebhookEvent.PROCESSED,
+            processed_at=timezone.now(),
+            lease_until=None,
+            last_error="",
+        )
+        return PROCESSED
+    for receiver, error in errors:
+        logger.error(
+            "EverReal webhook %s (%s) failed in %s",
+            event.event_type,
+            event.uuid,
+            _name(receiver),
+            exc_info=(type(error), error, error.__traceback__),
+        )
+    text = redact("; ".join(f"{_name(r)}: {type(e).__name__}: {e}" for r, e in errors))[
+        :MAX_ERROR_LENGTH
+    ]
+    if event.attempts >= conf.WEBHOOK_MAX_ATTEMPTS:
+        done.update(status=WebhookEvent.FAILED, lease_until=None, last_error=text)
+        return FAILED
+    done.update(status=WebhookEvent.PENDING, lease_until=None, last_error=text)
+    enqueue(event_id, delay=conf.WEBHOOK_RETRY_BACKOFF * 2 ** (event.attempts - 1))
+    return RETRYING
+
+
+def requeue_unfinished() -> int:
+    """Queue every event no live worker holds; how many. Run at a worker's start."""
+    ids = list(
+        WebhookEvent.objects.filter(claimable())
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for event_id in ids:
+        enqueue(event_id)
+    return len(ids)
+
+
+def process_again(events: Any) -> int:
+    """Reset *events* (a queryset) to waiting, with fresh attempts, and queue them.
+
+    Events a live worker holds now are left to it.
+    """
+    ids = list(
+        events.exclude(
+            status=WebhookEvent.PROCESSING, lease_until__gte=timezone.now()
+        ).values_list("pk", flat=True)
+    )
+    WebhookEvent.objects.filter(pk__in=ids).update(
+        status=WebhookEvent.PENDING, attempts=0, lease_until=None, last_error=""
+    )
+    for event_id in ids:
+        enqueue(event_id)
+    return len(ids)
+
+
+def _name(receiver: Any) -> str:
+    return f"{getattr(receiver, '__module__', '?')}.{getattr(receiver, '__qualname__', receiver)}"
