@@ -292,7 +292,7 @@ def customer_form(**fields: str) -> dict[str, str]:
         "enabled": "on",
     }
     data.update(fields)
-    return {key: value for key, value in data.items() if value is not None}
+    return data
 
 
 def assert_no_secret(html: str, customer: Customer, page: str = "") -> None:

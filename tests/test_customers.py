@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
@@ -65,7 +66,9 @@ def beta():
         yield server.fake
 
 
-def log_in(client: Client, fake: FakeEverReal, email: str, subdomain: str | None):
+def log_in(
+    client: Client, fake: FakeEverReal, email: str, subdomain: str | None
+) -> Any:
     data = {"subdomain": subdomain} if subdomain is not None else {}
     start = client.post(BEGIN, data)
     assert start.status_code == 302, start
@@ -440,7 +443,7 @@ def test_a_registered_customers_callback_costs_one_statement_more(client, home, 
 
     # Another email at beta: no username to make unique, the same companies.
     beta.user("anna@example.com").email = "anna@beta.example.com"
-    counts = {}
+    counts: dict[str, list[int]] = {}
     for subdomain, fake, email in (
         ("", home, "anna@example.com"),
         ("beta", beta, "anna@beta.example.com"),

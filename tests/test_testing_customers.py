@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import requests
@@ -41,7 +42,9 @@ USERINFO_PATH = "/accounts/api/userinfo"
 TIMEOUT = 5
 
 
-def password_grant(origin: str, client: str, email: str = "anna@example.com"):
+def password_grant(
+    origin: str, client: str, email: str = "anna@example.com"
+) -> requests.Response:
     return requests.post(
         origin + TOKEN_PATH,
         json={
@@ -56,7 +59,7 @@ def password_grant(origin: str, client: str, email: str = "anna@example.com"):
     )
 
 
-def userinfo(origin: str, access_token: str):
+def userinfo(origin: str, access_token: str) -> requests.Response:
     return requests.get(
         origin + USERINFO_PATH,
         headers={"Authorization": f"Bearer {access_token}"},
@@ -64,7 +67,7 @@ def userinfo(origin: str, access_token: str):
     )
 
 
-def beta_fake(**options) -> FakeEverReal:
+def beta_fake(**options: Any) -> FakeEverReal:
     return FakeEverReal(
         base_url=BETA,
         users=customer_users("beta"),
@@ -267,7 +270,7 @@ def test_customer_data_helpers():
 
 
 @contextmanager
-def serving(*argv: str) -> Iterator[list]:
+def serving(*argv: str) -> Iterator[list[Any]]:
     """The command's servers for *argv*, bound and serving in this process."""
     served = bind_servers(parse_args(["--quiet", *argv]))
     with ExitStack() as stack:

@@ -104,7 +104,7 @@ class AsyncCompanyView(CompanyView):
 class CompanyAPI(PortfolioAPI):
     required_scopes = ("company_user",)
 
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: Request, pk: str) -> Response:  # type: ignore[override]
         company = get_object_or_404(Company, pk=pk)
         self.check_object_permissions(request, company)
         return Response({"company": company.pk})
