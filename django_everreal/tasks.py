@@ -113,15 +113,23 @@ def process(event_id: int) -> str:
 
 
 def requeue_unfinished() -> int:
-    """Queue every event no live worker holds; how many. Run at a worker's start."""
-    ids = list(
-        WebhookEvent.objects.filter(claimable())
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    for event_id in ids:
-        enqueue(event_id)
-    return len(ids)
+    """Queue every event not processed yet; how many. Run at a worker's start.
+
+    Events a worker holds are queued for when its lease ends: if that
+    worker died, the event runs then; if it lives and finishes, the queued
+    run finds nothing to do.
+    """
+    now = timezone.now()
+    unfinished = WebhookEvent.objects.filter(
+        status__in=[WebhookEvent.PENDING, WebhookEvent.PROCESSING]
+    ).order_by("pk")
+    count = 0
+    for event_id, lease_until in unfinished.values_list("pk", "lease_until"):
+        held = (lease_until - now).total_seconds() if lease_until else 0.0
+        # A second past the lease: claimable by then, whatever the clocks.
+        enqueue(event_id, delay=held + 1 if held > 0 else 0)
+        count += 1
+    return count
 
 
 def process_again(events: Any) -> int:
