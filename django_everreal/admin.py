@@ -7,6 +7,7 @@ customers is edited here; their client secrets can be written, never read.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -25,10 +26,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from django_everreal import sync
+from django_everreal import tasks
 from django_everreal.conf import conf
 from django_everreal.crypto import TokenDecryptionError
 from django_everreal.models import SETTINGS_CUSTOMER
@@ -39,6 +43,8 @@ from django_everreal.models import Membership
 from django_everreal.models import Partner
 from django_everreal.models import ServiceAccount
 from django_everreal.models import TokenFields
+from django_everreal.models import WebhookEvent
+from django_everreal.models import WebhookSubscription
 
 if TYPE_CHECKING:
     AccountModelAdmin = admin.ModelAdmin[Account]
@@ -46,6 +52,8 @@ if TYPE_CHECKING:
     PartnerModelAdmin = admin.ModelAdmin[Partner]
     CustomerModelAdmin = admin.ModelAdmin[Customer]
     ServiceAccountModelAdmin = admin.ModelAdmin[ServiceAccount]
+    WebhookSubscriptionModelAdmin = admin.ModelAdmin[WebhookSubscription]
+    WebhookEventModelAdmin = admin.ModelAdmin[WebhookEvent]
     MembershipTabularInline = admin.TabularInline[Membership, Any]
     CompanyTabularInline = admin.TabularInline[Company, Partner]
     AccountStackedInline = admin.StackedInline[Account, Any]
@@ -54,12 +62,17 @@ if TYPE_CHECKING:
 else:
     AccountModelAdmin = CompanyModelAdmin = PartnerModelAdmin = admin.ModelAdmin
     CustomerModelAdmin = ServiceAccountModelAdmin = admin.ModelAdmin
+    WebhookSubscriptionModelAdmin = WebhookEventModelAdmin = admin.ModelAdmin
     MembershipTabularInline = CompanyTabularInline = admin.TabularInline
     AccountStackedInline = admin.StackedInline
     CustomerModelForm = forms.ModelForm
 
 #: Never rendered by any admin here; listed so that no field list can pick them up.
 TOKEN_FIELDS = ("encrypted_access_token", "encrypted_refresh_token")
+#: A webhook subscription's secret, hashed: never rendered either.
+WEBHOOK_SECRET_FIELDS = ("token_hash",)
+#: Characters of an event's last error in the event list.
+SHORT_ERROR_LENGTH = 80
 
 ACCOUNT_FIELDS = (
     "user",
@@ -414,6 +427,136 @@ class ServiceAccountAdmin(
     @admin.display(description=_("token"), ordering="access_token_expires_at")
     def token_state(self, service_account: ServiceAccount) -> str:
         return token_state(service_account)
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(
+    CustomerColumnMixin, ReadOnlyAdminMixin, WebhookSubscriptionModelAdmin
+):
+    """EverReal's registrations, as ``manage.py everreal_webhooks sync`` made them.
+
+    Neither changed nor deleted here: ``sync`` reconciles them with EverReal
+    and ``EVERREAL_WEBHOOKS``, and a row deleted here alone would leave
+    EverReal delivering to a URL that answers 404.
+    """
+
+    list_display = (
+        "service_account",
+        "event_type",
+        "everreal_id",
+        "company_id",
+        "created_at",
+    )
+    list_select_related = ("service_account",)
+    list_filter = (CustomerFilter, "event_type", "service_account")
+    search_fields = (
+        "event_type",
+        "everreal_id",
+        "company_id",
+        "service_account__name",
+        "=customer",
+    )
+    fields = readonly_fields = (
+        "service_account",
+        "customer_column",
+        "event_type",
+        "everreal_id",
+        "company_id",
+        "created_at",
+    )
+    exclude = WEBHOOK_SECRET_FIELDS
+    view_on_site = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(
+    CustomerColumnMixin, ReadOnlyAdminMixin, WebhookEventModelAdmin
+):
+    """EverReal's deliveries and how their processing went; processed again on demand."""
+
+    list_display = (
+        "received_at",
+        "event_type",
+        "status",
+        "attempts",
+        "processed_at",
+        "short_error",
+    )
+    list_filter = ("status", "event_type", CustomerFilter)
+    search_fields = ("uuid", "event_type")
+    fields = readonly_fields = (
+        "uuid",
+        "event_type",
+        "customer_column",
+        "subscription",
+        "subdomain",
+        "language",
+        "created_at",
+        "received_at",
+        "status",
+        "attempts",
+        "lease_until",
+        "processed_at",
+        "last_error",
+        "data_json",
+    )
+    list_select_related = ("subscription__service_account",)
+    view_on_site = False
+    actions = ("process_again",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """An event is never edited; the change permission runs "Process again"."""
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
+    # It queues work and resets the attempts: not for view-only staff.
+    @admin.action(
+        description=_("Process selected events again"), permissions=["change"]
+    )
+    def process_again(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEvent]
+    ) -> None:
+        """Reset the events to pending, with fresh attempts, and queue them."""
+        selected = queryset.count()
+        queued = tasks.process_again(queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d event queued to be processed again.",
+                "%(count)d events queued to be processed again.",
+                queued,
+            )
+            % {"count": queued},
+            messages.SUCCESS,
+        )
+        if queued < selected:
+            busy = selected - queued
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d event is being processed right now; it was left alone.",
+                    "%(count)d events are being processed right now; they were left alone.",
+                    busy,
+                )
+                % {"count": busy},
+                messages.WARNING,
+            )
+
+    @admin.display(description=_("last error"))
+    def short_error(self, event: WebhookEvent) -> str:
+        return Truncator(event.last_error).chars(SHORT_ERROR_LENGTH)
+
+    @admin.display(description=_("data"))
+    def data_json(self, event: WebhookEvent) -> str:
+        text = json.dumps(event.data, indent=2, sort_keys=True, ensure_ascii=False)
+        return format_html('<pre class="everreal-json">{}</pre>', text)
 
 
 class CustomerForm(CustomerModelForm):

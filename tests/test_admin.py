@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib import admin
@@ -8,11 +9,14 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from django_everreal.admin import AccountInline
 from django_everreal.admin import add_account_inline
@@ -21,6 +25,9 @@ from django_everreal.models import Company
 from django_everreal.models import Customer
 from django_everreal.models import Partner
 from django_everreal.models import ServiceAccount
+from django_everreal.models import WebhookEvent
+from django_everreal.models import WebhookSubscription
+from django_everreal.webhooks import token_hash
 from tests.everreal_accounts import make_account
 from tests.everreal_accounts import make_company
 from tests.everreal_accounts import make_partner
@@ -578,3 +585,192 @@ def test_undecryptable_secret_is_stated_not_a_500(admin_client, customer, settin
     assert response.status_code == 200
     assert "cannot be decrypted" in response.content.decode()
     assert_no_secret(response.content.decode(), customer)
+
+
+# Webhooks: subscriptions as sync left them, events and processing them again.
+
+
+def make_subscription(
+    event_type: str = "LISTING_PUBLISHED_TO_CHANNEL",
+) -> WebhookSubscription:
+    service, _ = ServiceAccount.objects.get_or_create(
+        name="hooks", defaults={"username": "bot@example.com"}
+    )
+    return WebhookSubscription.objects.create(
+        service_account=service,
+        event_type=event_type,
+        everreal_id="er-hook-1",
+        company_id="company-1",
+        token_hash=token_hash(f"secret-of-{event_type}"),
+    )
+
+
+def make_event(
+    subscription: WebhookSubscription, uuid: str = "delivery-1", **fields: object
+) -> WebhookEvent:
+    return WebhookEvent.objects.create(
+        subscription=subscription,
+        uuid=uuid,
+        event_type=subscription.event_type,
+        data={"listing": {"id": "listing-1", "city": "Düsseldorf"}},
+        **fields,
+    )
+
+
+def test_webhook_subscriptions_are_listed_without_their_secret(admin_client):
+    subscription = make_subscription()
+    listing = admin_client.get(reverse("admin:everreal_webhooksubscription_changelist"))
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    for text in ("hooks", "LISTING_PUBLISHED_TO_CHANNEL", "er-hook-1", "company-1"):
+        assert text in html
+    page = admin_client.get(
+        reverse("admin:everreal_webhooksubscription_change", args=[subscription.pk])
+    )
+    assert page.status_code == 200
+    for text in (html, page.content.decode()):
+        assert subscription.token_hash not in text
+        assert "token_hash" not in text
+        assert "secret-of-" not in text
+    assert 'name="_save"' not in page.content.decode()
+
+
+def test_webhook_subscriptions_are_managed_by_sync_only(admin_client):
+    subscription = make_subscription()
+    assert (
+        admin_client.get(reverse("admin:everreal_webhooksubscription_add")).status_code
+        == 403
+    )
+    delete = reverse(
+        "admin:everreal_webhooksubscription_delete", args=[subscription.pk]
+    )
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    change = reverse(
+        "admin:everreal_webhooksubscription_change", args=[subscription.pk]
+    )
+    admin_client.post(change, {"event_type": "PROPERTY_UPDATED"})
+    subscription.refresh_from_db()
+    assert subscription.event_type == "LISTING_PUBLISHED_TO_CHANNEL"
+    assert WebhookSubscription.objects.count() == 1
+
+
+def test_webhook_events_list_filters_and_search(admin_client):
+    subscription = make_subscription()
+    failed = make_event(
+        subscription,
+        "delivery-failed",
+        status=WebhookEvent.FAILED,
+        attempts=5,
+        last_error="example.handlers.published: RuntimeError: " + "x" * 200,
+    )
+    done = make_event(
+        subscription,
+        "delivery-done",
+        status=WebhookEvent.PROCESSED,
+        attempts=1,
+        processed_at=timezone.now(),
+    )
+    url = reverse("admin:everreal_webhookevent_changelist")
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "LISTING_PUBLISHED_TO_CHANNEL" in html
+    assert '<td class="field-attempts">5</td>' in html
+    assert "RuntimeError: xxx" in html
+    assert "x" * 100 not in html  # the error is shortened in the list
+
+    def result(**params: str) -> list[WebhookEvent]:
+        page = admin_client.get(url, params)
+        assert page.status_code == 200
+        return list(page.context["cl"].result_list)
+
+    assert result(status="failed") == [failed]
+    assert result(status="processed") == [done]
+    assert result(event_type="PROPERTY_UPDATED") == []
+    assert result(q="delivery-done") == [done]
+    assert set(result(q="LISTING_PUBLISHED")) == {failed, done}
+
+
+def test_webhook_event_page_is_read_only_with_its_data(admin_client):
+    event = make_event(make_subscription())
+    response = admin_client.get(
+        reverse("admin:everreal_webhookevent_change", args=[event.pk])
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<pre class="everreal-json">{\n  &quot;listing&quot;: {\n' in html
+    assert "Düsseldorf" in html
+    assert 'name="_save"' not in html
+    assert event.subscription is not None
+    assert event.subscription.token_hash not in html
+    assert (
+        admin_client.get(reverse("admin:everreal_webhookevent_add")).status_code == 403
+    )
+
+
+def process_again(client: Client, *events: WebhookEvent) -> Any:
+    return client.post(
+        reverse("admin:everreal_webhookevent_changelist"),
+        {
+            "action": "process_again",
+            "_selected_action": [str(event.pk) for event in events],
+        },
+        follow=True,
+    )
+
+
+def test_process_again_resets_a_failed_event_and_processes_it(admin_client):
+    event = make_event(
+        make_subscription(),
+        status=WebhookEvent.FAILED,
+        attempts=5,
+        last_error="RuntimeError: boom",
+    )
+    response = process_again(admin_client, event)
+    assert "1 event queued to be processed again." in response.content.decode()
+    event.refresh_from_db()
+    assert (event.status, event.attempts, event.last_error) == ("pending", 0, "")
+    assert DBTaskResult.objects.filter(
+        task_path="django_everreal.tasks.process_webhook_event",
+        status=TaskResultStatus.READY,
+    ).exists()
+
+    call_command("db_worker", batch=True, startup_delay=False, verbosity=0)
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("processed", 1)
+    assert event.processed_at is not None
+
+
+def test_process_again_leaves_an_event_a_worker_holds(admin_client):
+    held = make_event(
+        make_subscription(),
+        status=WebhookEvent.PROCESSING,
+        attempts=1,
+        lease_until=timezone.now() + timedelta(minutes=5),
+    )
+    response = process_again(admin_client, held)
+    html = response.content.decode()
+    assert "0 events queued to be processed again." in html
+    assert "1 event is being processed right now" in html
+    held.refresh_from_db()
+    assert (held.status, held.attempts) == ("processing", 1)
+    assert not DBTaskResult.objects.exists()
+
+
+def test_process_again_needs_the_change_permission(client):
+    event = make_event(make_subscription(), status=WebhookEvent.FAILED, attempts=5)
+    viewer = make_user(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_webhookevent"))
+    client.force_login(viewer)
+    listing = client.get(reverse("admin:everreal_webhookevent_changelist"))
+    assert listing.status_code == 200
+    assert "process_again" not in listing.content.decode()
+    process_again(client, event)
+
+    client.force_login(make_user(username="plain"))
+    response = process_again(client, event)
+    assert response.redirect_chain[0][0].startswith(reverse("admin:login"))
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("failed", 5)
+    assert not DBTaskResult.objects.exists()
