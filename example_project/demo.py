@@ -1,8 +1,10 @@
 """Run the example site: migrate SQLite, start the fake EverReal, serve the site.
 
 Started by ``python3 dev.py demo`` inside the project's virtualenv. Against
-the fake it also creates the admin user ``admin`` / ``admin`` and registers
-the fake's second customer, ``beta``, so the login page offers two. With
+the fake it also creates the admin user ``admin`` / ``admin``, registers
+the fake's second customer, ``beta``, so the login page offers two, logs the
+service account ``demo-webhooks`` in, registers the site's webhooks at the
+fake and runs the worker that processes their deliveries. With
 ``EVERREAL_SUBDOMAIN`` set, no fake is started and the site talks to that
 EverReal subdomain (create an admin with ``manage.py createsuperuser``).
 """
@@ -15,15 +17,55 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
 
-def manage(*args: str) -> None:
+def manage(*args: str, input: str | None = None) -> None:
+    """Run ``manage.py`` of the example site; *input* goes to its stdin."""
     subprocess.run(
-        [sys.executable, str(HERE / "manage.py"), *args], check=True, cwd=HERE
+        [sys.executable, str(HERE / "manage.py"), *args],
+        check=True,
+        cwd=HERE,
+        input=input,
+        text=True,
     )
 
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """The background worker that processes EverReal's webhook deliveries."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "manage.py"),
+            "everreal_webhooks",
+            "worker",
+            "--",
+            "--interval",
+            "0.5",
+            "--no-reload",
+            "--no-startup-delay",
+        ],
+        cwd=HERE,
+    )
+
+
+def stop(process: subprocess.Popen[Any] | None) -> None:
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+#: The service account that registers the demo's webhooks (EVERREAL_WEBHOOKS).
+WEBHOOK_SERVICE = "demo-webhooks"
+WEBHOOK_USER = "anna@example.com"
+DEMO_PASSWORD = "demo"  # noqa: S105 -- the fake's documented password
 
 #: The demo's second EverReal customer, served by the fake on the next port.
 SECOND_CUSTOMER = "beta"
@@ -75,6 +117,7 @@ def main() -> int:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
     fake = None
+    worker = None
     customers: dict[str, str] = {}
     if not os.environ.get("EVERREAL_SUBDOMAIN"):
         fake, url, customers = start_fake(args.host, args.fake_port)
@@ -95,10 +138,23 @@ def main() -> int:
                     "0",
                 )
         browse_host = "localhost" if args.host == "127.0.0.1" else args.host
-        # The redirect URI registered with EverReal is derived from this URL.
+        # The redirect URI registered with EverReal is derived from this URL,
+        # and so are the webhooks' receiver URLs.
         site = os.environ.setdefault(
             "EXAMPLE_SITE_URL", f"http://{browse_host}:{args.port}"
         ).rstrip("/")
+        if fake is not None:
+            # Registering calls the fake only, so the site need not run yet.
+            manage(
+                "everreal_service_login",
+                WEBHOOK_SERVICE,
+                "--username",
+                WEBHOOK_USER,
+                "--password-stdin",
+                input=f"{DEMO_PASSWORD}\n",
+            )
+            manage("everreal_webhooks", "sync")
+        worker = start_worker()
         print(f"\nThe example site runs at {site}/")
         if fake is not None:
             print("Log in as anna@example.com or tom@example.com, password 'demo',")
@@ -107,14 +163,14 @@ def main() -> int:
                 f"{SECOND_CUSTOMER_NAME} (pick one on the login page)."
             )
             print(f"The admin is at {site}/admin/, user 'admin', password 'admin'.")
+            print(f"Webhook deliveries are listed at {site}/events/.")
         print("Stop it with Ctrl+C.\n", flush=True)
         manage("runserver", "--noreload", f"{args.host}:{args.port}")
     except KeyboardInterrupt:
         pass
     finally:
-        if fake is not None:
-            fake.terminate()
-            fake.wait(timeout=10)
+        stop(worker)
+        stop(fake)
     return 0
 
 

@@ -44,9 +44,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "social_django",
+    "django_tasks",
+    "django_tasks_db",
     "django_everreal",
     "example",
 ]
+
+# EverReal's webhook deliveries are processed in the background by
+# ``manage.py everreal_webhooks worker``, from this database queue.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -115,10 +121,21 @@ if EXAMPLE_USES_FAKE_EVERREAL:
     )
     SOCIAL_AUTH_EVERREAL_KEY = "demo-client"
     SOCIAL_AUTH_EVERREAL_SECRET = "demo-secret"  # noqa: S105
+    # The events the demo's service account registers (``everreal_webhooks sync``).
+    EVERREAL_WEBHOOKS = {
+        "demo-webhooks": [
+            "LISTING_PUBLISHED_TO_CHANNEL",
+            "LISTING_CANDIDATE_APPLIED",
+            "PROPERTY_UPDATED",
+        ]
+    }
 else:
     SOCIAL_AUTH_EVERREAL_SUBDOMAIN = os.environ["EVERREAL_SUBDOMAIN"]
     SOCIAL_AUTH_EVERREAL_KEY = os.environ.get("EVERREAL_CLIENT_ID", "")
     SOCIAL_AUTH_EVERREAL_SECRET = os.environ.get("EVERREAL_CLIENT_SECRET", "")
+
+# Where EverReal delivers webhooks: this site.
+EVERREAL_WEBHOOK_BASE_URL = SITE_URL
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "profile"
@@ -150,5 +167,6 @@ LOGGING = {
     },
     "loggers": {
         "django_everreal": {"handlers": ["console"], "level": "INFO"},
+        "example": {"handlers": ["console"], "level": "INFO"},
     },
 }

@@ -15,6 +15,8 @@ urlpatterns = [
     path("portfolio/", views.portfolio, name="portfolio"),
     path("templates/", views.message_templates, name="message_templates"),
     path("directory/", views.directory, name="directory"),
+    path("events/", views.events, name="events"),
+    path("events/publish/", views.publish_listing, name="publish_listing"),
     path("admin/", admin.site.urls),
     # EverReal's login: /auth/login/everreal/ and /auth/complete/everreal/.
     path("auth/", include("django_everreal.urls")),

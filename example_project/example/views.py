@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
+import requests
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.http import HttpRequest
 from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
+from django.utils.translation import gettext
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from django_everreal.decorators import scope_required
 from django_everreal.exceptions import GraphQLError
 from django_everreal.middleware import EverRealRequest
 from django_everreal.models import Account
+from django_everreal.models import WebhookEvent
 
 #: EverReal's GraphQL users query, paged.
 USERS_QUERY = """
@@ -22,6 +34,10 @@ query Users($input: UsersInput) {
 }
 """
 PAGE_SIZE = 5
+#: Webhook events shown, the latest first.
+EVENTS_SHOWN = 50
+#: The event the publish button has the fake EverReal deliver.
+PUBLISHED = "LISTING_PUBLISHED_TO_CHANNEL"
 
 
 def linked_account(request: HttpRequest) -> Account | None:
@@ -119,3 +135,60 @@ def page_number(value: str | None) -> int:
     except ValueError:
         return 1
     return max(number, 1)
+
+
+@login_required
+def events(request: HttpRequest) -> HttpResponse:
+    """EverReal's webhook deliveries and how far their processing got."""
+    latest = list(WebhookEvent.objects.order_by("-received_at", "-pk")[:EVENTS_SHOWN])
+    for event in latest:
+        event.summary = Truncator(  # type: ignore[attr-defined]
+            json.dumps(event.data, ensure_ascii=False, sort_keys=True)
+        ).chars(80)
+    context = {"events": latest, "uses_fake": settings.EXAMPLE_USES_FAKE_EVERREAL}
+    return render(request, "example/events.html", context)
+
+
+@require_POST
+@login_required
+def publish_listing(request: HttpRequest) -> HttpResponse:
+    """Have the fake EverReal deliver ``LISTING_PUBLISHED_TO_CHANNEL`` to its receivers."""
+    if not settings.EXAMPLE_USES_FAKE_EVERREAL:
+        raise Http404
+    url = f"{settings.SOCIAL_AUTH_EVERREAL_BASE_URL.rstrip('/')}/_fake/webhooks/deliver"
+    body = {
+        "type": PUBLISHED,
+        "data": {"listingId": str(uuid.uuid4()), "channel": "IMMOSCOUT24"},
+    }
+    try:
+        response = requests.post(url, json=body, timeout=10)
+        response.raise_for_status()
+        delivered = response.json().get("delivered") or []
+    except (requests.RequestException, ValueError, AttributeError) as exc:
+        messages.error(
+            request,
+            gettext("The fake EverReal did not deliver the event: %(reason)s")
+            % {"reason": type(exc).__name__},
+        )
+        return redirect("events")
+    received = sum(1 for answer in delivered if answer.get("status") == 200)
+    if not delivered:
+        messages.warning(
+            request,
+            gettext(
+                "No receiver is registered for %(type)s: "
+                "run manage.py everreal_webhooks sync."
+            )
+            % {"type": PUBLISHED},
+        )
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "The fake EverReal published a listing; %(count)d receiver took it.",
+                "The fake EverReal published a listing; %(count)d receivers took it.",
+                received,
+            )
+            % {"count": received},
+        )
+    return redirect("events")
