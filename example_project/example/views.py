@@ -36,6 +36,8 @@ query Users($input: UsersInput) {
 PAGE_SIZE = 5
 #: Webhook events shown, the latest first.
 EVENTS_SHOWN = 50
+#: Seconds between reloads of the events page while some wait to be processed.
+EVENTS_REFRESH = 2
 #: The event the publish button has the fake EverReal deliver.
 PUBLISHED = "LISTING_PUBLISHED_TO_CHANNEL"
 
@@ -145,7 +147,16 @@ def events(request: HttpRequest) -> HttpResponse:
         event.summary = Truncator(  # type: ignore[attr-defined]
             json.dumps(event.data, ensure_ascii=False, sort_keys=True)
         ).chars(80)
-    context = {"events": latest, "uses_fake": settings.EXAMPLE_USES_FAKE_EVERREAL}
+    waiting = any(
+        event.status in (WebhookEvent.PENDING, WebhookEvent.PROCESSING)
+        for event in latest
+    )
+    context = {
+        "events": latest,
+        "uses_fake": settings.EXAMPLE_USES_FAKE_EVERREAL,
+        "waiting": waiting,
+        "refresh_seconds": EVENTS_REFRESH,
+    }
     return render(request, "example/events.html", context)
 
 
