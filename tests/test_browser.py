@@ -132,7 +132,9 @@ def page(browser: Browser, site: ExampleSite) -> Iterator[Page]:
 
 @pytest.fixture
 def journey(page: Page, site: ExampleSite, request: pytest.FixtureRequest) -> Journey:
-    return Journey(page, request.node.name, attachments=(site.log_path,))
+    return Journey(
+        page, request.node.name, attachments=(site.log_path, site.worker.log_path)
+    )
 
 
 def log_in_at_everreal(page: Page, email: str) -> None:
@@ -370,6 +372,34 @@ def test_admin_lists_linked_accounts(
     with journey.step("EverReal accounts in the admin"):
         expect(page).to_have_url(f"{site.url}/admin/everreal/account/")
         expect(page.locator("#result_list")).to_contain_text(ANNA)
+
+
+def test_published_listing_arrives_as_a_processed_webhook_event(
+    page: Page, site: ExampleSite, journey: Journey
+) -> None:
+    with journey.step("log in as anna, open the events"):
+        log_in(page, site, ANNA)
+        nav(page, "Events")
+        expect(page).to_have_url(f"{site.url}/events/")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Webhook events")
+        before = page.locator("#events tr.event").count()
+
+    with journey.step("the fake EverReal publishes a listing"):
+        page.get_by_role(
+            "button", name="Publish a listing at the fake EverReal"
+        ).click()
+        expect(page).to_have_url(f"{site.url}/events/")
+        expect(page.get_by_role("alert")).to_have_text(
+            "The fake EverReal published a listing; 1 receiver took it."
+        )
+        expect(page.locator("#events tr.event")).to_have_count(before + 1)
+
+    with journey.step("the worker processes it; the page reloads until then"):
+        latest = page.locator("#events tr.event").first
+        expect(latest).to_contain_text("LISTING_PUBLISHED_TO_CHANNEL")
+        expect(latest.locator(".status")).to_have_text("processed")
+        expect(latest.locator(".attempts")).to_have_text("1")
+        assert "EverReal published listing" in site.worker.log()
 
 
 def test_german_from_accept_language(

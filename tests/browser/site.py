@@ -1,4 +1,9 @@
-"""The example site as a real HTTP server in a subprocess, on a free loopback port."""
+"""The example site as a real HTTP server in a subprocess, on a free loopback port.
+
+Next to it runs its webhook worker (``manage.py everreal_webhooks worker``),
+after the demo's service account has logged in at the fake EverReal and
+registered the site's webhooks there, as ``python3 dev.py demo`` does.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,20 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+#: The service account of the example's ``EVERREAL_WEBHOOKS``, and its user at the fake.
+WEBHOOK_SERVICE = "demo-webhooks"
+WEBHOOK_USER = "anna@example.com"
+WEBHOOK_PASSWORD = "demo"  # the fake's documented password
+#: Seconds the worker waits between looks at an empty queue.
+WORKER_INTERVAL = "0.2"
+
+
+class Worker(LoggedProcess):
+    """The example site's webhook worker; its output goes to ``worker.log``."""
+
+    name = "The example site's webhook worker"
 
 
 class ExampleSite(LoggedProcess):
@@ -48,8 +67,9 @@ class ExampleSite(LoggedProcess):
         }
         # The fake, never a real EverReal subdomain from the caller's environment.
         self.env.pop("EVERREAL_SUBDOMAIN", None)
+        self.worker = Worker(workdir / "worker.log")
 
-    def manage(self, *args: str) -> None:
+    def manage(self, *args: str, input: str | None = None) -> None:
         """Run ``manage.py`` of the example site in its environment."""
         subprocess.run(
             [sys.executable, "manage.py", *args],
@@ -57,25 +77,66 @@ class ExampleSite(LoggedProcess):
             env=self.env,
             check=True,
             capture_output=True,
+            input=input.encode() if input is not None else None,
             timeout=STARTUP_TIMEOUT,
+        )
+
+    def start_worker(self) -> None:
+        """Log the service account in, register the webhooks, start the worker."""
+        self.manage(
+            "everreal_service_login",
+            WEBHOOK_SERVICE,
+            "--username",
+            WEBHOOK_USER,
+            "--password-stdin",
+            input=f"{WEBHOOK_PASSWORD}\n",
+        )
+        # Registering calls the fake only: the site need not run yet.
+        self.manage("everreal_webhooks", "sync")
+        self.worker.start_and_wait(
+            [
+                sys.executable,
+                "manage.py",
+                "everreal_webhooks",
+                "worker",
+                "--",
+                "--interval",
+                WORKER_INTERVAL,
+                "--no-reload",
+                "--no-startup-delay",
+            ],
+            self.env,
+            EXAMPLE_PROJECT,
+            ready=lambda: "Starting worker" in self.worker.log() or None,
         )
 
     def start(self) -> ExampleSite:
         self.manage("migrate", "--noinput", "--verbosity", "0")
         self.manage("demo_admin", "--verbosity", "0")
-        self.start_and_wait(
-            [
-                sys.executable,
-                "manage.py",
-                "runserver",
-                "--noreload",
-                f"{self.host}:{self.port}",
-            ],
-            self.env,
-            EXAMPLE_PROJECT,
-            ready=self._answers,
-        )
+        self.start_worker()
+        try:
+            self.start_and_wait(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "runserver",
+                    "--noreload",
+                    f"{self.host}:{self.port}",
+                ],
+                self.env,
+                EXAMPLE_PROJECT,
+                ready=self._answers,
+            )
+        except BaseException:
+            self.worker.stop()
+            raise
         return self
+
+    def stop(self) -> None:
+        try:
+            super().stop()
+        finally:
+            self.worker.stop()
 
     def _answers(self) -> bool | None:
         try:
