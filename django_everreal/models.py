@@ -525,7 +525,8 @@ class WebhookEvent(models.Model):
     subdomain = models.CharField(_("subdomain"), max_length=63, blank=True)
     language = models.CharField(_("language"), max_length=35, blank=True)
     created_at = models.DateTimeField(_("created at EverReal"), null=True, blank=True)
-    data = models.JSONField(_("data"), default=dict, blank=True)
+    #: EverReal's ``data``, as it came (``None``: it sent ``null``).
+    data = models.JSONField(_("data"), null=True, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     status = models.CharField(
         _("status"), max_length=20, choices=STATUS_CHOICES, default=PENDING

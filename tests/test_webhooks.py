@@ -280,9 +280,13 @@ def test_receiver_urls_are_recognised_as_this_sites(hook, settings):
     assert token_in_url(None) is None
 
 
-# Processing.
+# Processing: the database queue's own worker, run in this process. Its
+# transactions (and MariaDB's idea of an old connection) need real commits.
+
+processing = pytest.mark.django_db(transaction=True)
 
 
+@processing
 def test_a_worker_runs_the_handlers_once(
     client, hook, received, django_capture_on_commit_callbacks
 ):
@@ -302,6 +306,7 @@ def test_a_worker_runs_the_handlers_once(
     assert event.company is not None and event.company.name == "Muster GmbH"
 
 
+@processing
 def test_handlers_register_for_event_types(
     client, hook, django_capture_on_commit_callbacks
 ):
@@ -336,6 +341,7 @@ def failing() -> Iterator[list[int]]:
     webhook_received.disconnect(dispatch_uid="test-failing")
 
 
+@processing
 def test_a_failing_handler_is_retried_with_backoff(
     hook, failing, settings, client, django_capture_on_commit_callbacks
 ):
@@ -356,6 +362,7 @@ def test_a_failing_handler_is_retried_with_backoff(
     assert failing == [1]  # not due yet
 
 
+@processing
 def test_after_the_last_attempt_the_event_failed(
     hook, failing, settings, client, django_capture_on_commit_callbacks
 ):
@@ -372,6 +379,7 @@ def test_after_the_last_attempt_the_event_failed(
     assert (event.status, event.attempts) == (WebhookEvent.FAILED, 3)
 
 
+@processing
 def test_process_again_resets_a_failed_event(
     hook, failing, settings, client, django_capture_on_commit_callbacks
 ):
@@ -401,6 +409,7 @@ def test_an_event_another_worker_holds_is_not_run_twice(hook, received):
     assert received == []
 
 
+@processing
 def test_an_event_whose_worker_died_is_run_again(hook, received):
     event = WebhookEvent.objects.create(
         subscription=hook.subscription,

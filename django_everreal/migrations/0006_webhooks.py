@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "data",
-                    models.JSONField(blank=True, default=dict, verbose_name="data"),
+                    models.JSONField(blank=True, null=True, verbose_name="data"),
                 ),
                 (
                     "received_at",
