@@ -23,6 +23,7 @@ from django_everreal.webhooks import webhook_handler  # noqa: E402
 
 @webhook_handler("BLOCKING_EVENT")
 def block_on_the_first_attempt(sender: str, event: WebhookEvent, **kwargs: Any) -> None:
+    assert isinstance(event.data, dict)
     Path(event.data["marker"]).write_text(str(event.attempts))
     if event.attempts == 1:
         threading.Event().wait(120)
