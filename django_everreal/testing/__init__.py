@@ -19,6 +19,14 @@ fake, and ``python -m django_everreal.testing --customer beta[:PORT]``
 serves one more customer per option, each with its client
 ``<subdomain>-client`` / ``<subdomain>-secret`` (``customer_clients``).
 
+Webhooks: the fake serves EverReal's registration API
+(``/api/external-integrations/webhooks``, kept in ``fake.webhooks``);
+``fake.deliver(event_type, data)`` POSTs EverReal's envelope to each live
+registration, ``deliver_with_client`` (fixture ``everreal_webhooks``) does
+it through Django's test client, and a fake server's
+``POST /_fake/webhooks/deliver`` (``python -m django_everreal.testing
+deliver EVENT_TYPE``) makes it deliver from outside.
+
 ``FaultProxy`` (fixture ``everreal_proxy``) sits in front of the server and
 breaks exchanges on purpose: resets, hangs, slow or cut-off answers, gateway
 errors, HTML instead of JSON; see ``django_everreal.testing.proxy``.
@@ -50,6 +58,7 @@ from django_everreal.testing.data import Partner
 from django_everreal.testing.data import UsersFileError
 from django_everreal.testing.data import customer_clients
 from django_everreal.testing.data import customer_users
+from django_everreal.testing.data import webhook_sample
 from django_everreal.testing.errors import FakeEverRealError
 from django_everreal.testing.fake import DEFAULT_BASE_URL
 from django_everreal.testing.fake import GRAPHQL_PATH
@@ -66,10 +75,17 @@ from django_everreal.testing.proxy import FaultProxy
 from django_everreal.testing.proxy import ProxiedRequest
 from django_everreal.testing.proxy import ProxyFault
 from django_everreal.testing.server import FakeEverRealServer
+from django_everreal.testing.webhooks import CONTROL_PATH
+from django_everreal.testing.webhooks import WEBHOOKS_PATH
+from django_everreal.testing.webhooks import EverRealWebhooks
+from django_everreal.testing.webhooks import FakeWebhook
+from django_everreal.testing.webhooks import WebhookDelivery
+from django_everreal.testing.webhooks import deliver_with_client
 
 __all__ = [
     "ABSENT",
     "AUTHORIZE_PATH",
+    "CONTROL_PATH",
     "DEFAULT_BASE_URL",
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",
@@ -78,9 +94,11 @@ __all__ = [
     "HTML_PAGE",
     "TOKEN_PATH",
     "USERINFO_PATH",
+    "WEBHOOKS_PATH",
     "Call",
     "Company",
     "EverRealCustomers",
+    "EverRealWebhooks",
     "FakeClient",
     "FakeClock",
     "FakeEverReal",
@@ -89,14 +107,18 @@ __all__ = [
     "FakeRequest",
     "FakeResponse",
     "FakeUser",
+    "FakeWebhook",
     "Fault",
     "FaultProxy",
     "Partner",
     "ProxiedRequest",
     "ProxyFault",
     "UsersFileError",
+    "WebhookDelivery",
     "customer_clients",
     "customer_users",
+    "deliver_with_client",
     "errors",
     "s256",
+    "webhook_sample",
 ]

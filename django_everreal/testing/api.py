@@ -1,4 +1,4 @@
-"""The slice of EverReal's API the fake serves: userinfo and the GraphQL users query."""
+"""The slice of EverReal's API the fake serves: userinfo, the GraphQL users query, webhooks."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from django_everreal.testing.fake import FakeEverReal
 
 
+def _tuple(method: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (method,) if isinstance(method, str) else method
+
+
 class Api:
     """Bearer-authenticated, rate-limited endpoints."""
 
@@ -34,7 +38,7 @@ class Api:
         self,
         endpoint: Endpoint,
         request: FakeRequest,
-        method: str,
+        method: str | tuple[str, ...],
         view: Callable[[FakeRequest, TokenRecord, FakeUser], FakeResponse],
     ) -> FakeResponse:
         with self.fake.lock:
@@ -47,8 +51,8 @@ class Api:
                     "error_description": errors.RATE_LIMIT_EXCEEDED,
                 },
             )
-        elif request.method != method:
-            response = method_not_allowed(method)
+        elif request.method not in (methods := _tuple(method)):
+            response = method_not_allowed(", ".join(methods))
         else:
             try:
                 record, user = self.bearer(request)

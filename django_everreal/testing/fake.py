@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from django_everreal.testing.data import FakeUser
 from django_everreal.testing.data import demo_clients
 from django_everreal.testing.data import demo_users
 from django_everreal.testing.data import load_users_file
+from django_everreal.testing.data import webhook_sample
 from django_everreal.testing.errors import FakeEverRealError
 from django_everreal.testing.errors import OAuthError
 from django_everreal.testing.faults import Endpoint
@@ -48,6 +50,16 @@ from django_everreal.testing.oauth import oauth_error_response
 from django_everreal.testing.ratelimit import RateLimiter
 from django_everreal.testing.tokens import TokenSigner
 from django_everreal.testing.tokens import TokenStore
+from django_everreal.testing.webhooks import DELIVERY_TIMEOUT
+from django_everreal.testing.webhooks import WEBHOOKS_PATH
+from django_everreal.testing.webhooks import FakeWebhook
+from django_everreal.testing.webhooks import WebhookApi
+from django_everreal.testing.webhooks import WebhookDelivery
+from django_everreal.testing.webhooks import copy_data
+from django_everreal.testing.webhooks import envelope
+from django_everreal.testing.webhooks import is_http_url
+from django_everreal.testing.webhooks import iso_timestamp
+from django_everreal.testing.webhooks import post_delivery
 
 if TYPE_CHECKING:
     from django_everreal.testing.mock import FakeEverRealMock
@@ -62,7 +74,20 @@ ROUTES: dict[str, Endpoint] = {
     TOKEN_PATH: "token",
     USERINFO_PATH: "userinfo",
     GRAPHQL_PATH: "graphql",
+    WEBHOOKS_PATH: "webhooks",
 }
+EVERREAL_HOST_SUFFIX = ".everreal.co"
+
+
+def route(path: str) -> Endpoint | None:
+    """The endpoint serving *path*: one of ``ROUTES``, or a webhook by id."""
+    path = path.rstrip("/") or "/"
+    endpoint = ROUTES.get(path)
+    if endpoint is None and path.startswith(WEBHOOKS_PATH + "/"):
+        webhook_id = path[len(WEBHOOKS_PATH) + 1 :]
+        if "/" not in webhook_id:
+            return "webhooks"
+    return endpoint
 
 
 class FakeEverReal:
@@ -78,6 +103,10 @@ class FakeEverReal:
     ``refresh_expires_in_as_string`` (``"3600"`` in refresh responses, as in
     EverReal's docs), ``code_lifetime``, ``max_refresh_tokens`` (per client
     and user), ``require_pkce``, ``rate_limit`` and ``rate_limit_window``.
+
+    ``webhooks`` holds every registration made through the webhook API
+    (deleted ones with ``deleted_at``); ``deliver`` sends an event to the
+    live ones over HTTP, ``webhook_deliveries`` only builds the envelopes.
     """
 
     def __init__(
@@ -129,6 +158,9 @@ class FakeEverReal:
         )
         self.auth = AuthServer(self)
         self.api = Api(self, self._rate_limiter)
+        self.webhooks: list[FakeWebhook] = []
+        self.webhook_api = WebhookApi(self)
+        self._subdomain: str | None = None
         self._mock: FakeEverRealMock | None = None
 
     def __repr__(self) -> str:
@@ -421,6 +453,115 @@ class FakeEverReal:
         detail = message.group(1) if message else response.text[:200]
         raise FakeEverRealError(f"{what} (HTTP {response.status}): {detail}")
 
+    # Webhooks.
+
+    @property
+    def subdomain(self) -> str:
+        """The customer's subdomain in deliveries: set, or read off ``base_url`` or the users.
+
+        ``https://beta.everreal.co`` is ``beta``; a fake on a local port is
+        its users' partner's (``demo`` for the demo data).
+        """
+        if self._subdomain:
+            return self._subdomain
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        if host.endswith(EVERREAL_HOST_SUFFIX) and host.count(".") == 2:
+            return host.split(".", 1)[0]
+        with self.lock:
+            for user in self.users:
+                if user.partner is not None and user.partner.subdomain:
+                    return user.partner.subdomain
+        return "demo"
+
+    @subdomain.setter
+    def subdomain(self, value: str | None) -> None:
+        self._subdomain = value
+
+    def add_webhook(
+        self,
+        event_type: str,
+        url: str,
+        *,
+        user: FakeUser | str = "anna@example.com",
+    ) -> FakeWebhook:
+        """Register a webhook as *user* (a user or email) would, without a request.
+
+        For tests that need a registration in place, e.g. someone else's.
+        """
+        if not is_http_url(url):
+            raise ValueError(f"Not an http(s) URL: {url!r}.")
+        with self.lock:
+            owner = self.user(user) if isinstance(user, str) else user
+            now = iso_timestamp(self.clock())
+            webhook = FakeWebhook(
+                id=str(uuid.uuid4()),
+                type=event_type,
+                url=url,
+                partner_id=owner.partner.id if owner.partner else None,
+                company_id=owner.current_company_id,
+                connected_by_user_id=owner.id,
+                created_at=now,
+                updated_at=now,
+            )
+            self.webhooks.append(webhook)
+        return webhook
+
+    def live_webhooks(self, event_type: str | None = None) -> list[FakeWebhook]:
+        """Registrations not deleted, oldest first; only those of *event_type* if given."""
+        with self.lock:
+            return [
+                webhook
+                for webhook in self.webhooks
+                if webhook.is_live
+                and (event_type is None or webhook.type == event_type)
+            ]
+
+    def webhook_deliveries(
+        self, event_type: str, data: Any = None, *, subdomain: str | None = None
+    ) -> list[WebhookDelivery]:
+        """The envelopes of one event, one per live registration of its type.
+
+        *data* defaults to a sample of the type's payload (``webhook_sample``).
+        Nothing is sent: ``deliver`` sends, ``deliver_with_client`` posts
+        through Django's test client.
+        """
+        payload = webhook_sample(event_type) if data is None else data
+        created_at = iso_timestamp(self.clock())
+        subdomain = subdomain or self.subdomain
+        return [
+            WebhookDelivery(
+                webhook.url,
+                envelope(
+                    event_type,
+                    copy_data(payload),
+                    subdomain=subdomain,
+                    created_at=created_at,
+                ),
+            )
+            for webhook in self.live_webhooks(event_type)
+        ]
+
+    def deliver(
+        self,
+        event_type: str,
+        data: Any = None,
+        *,
+        subdomain: str | None = None,
+        timeout: float = DELIVERY_TIMEOUT,
+    ) -> list[tuple[str, int | None]]:
+        """POST the event to each live registration of its type, as EverReal does.
+
+        Returns ``(url, status)`` per registration, the status ``None`` when
+        no answer came (refused, timed out). Sent one after the other,
+        outside the fake's lock, so a receiver may call the fake back.
+        """
+        return [
+            (delivery.url, post_delivery(delivery, timeout))
+            for delivery in self.webhook_deliveries(
+                event_type, data, subdomain=subdomain
+            )
+        ]
+
     # Mock adapter.
 
     @contextmanager
@@ -454,7 +595,7 @@ class FakeEverReal:
 
     def handle(self, request: FakeRequest) -> FakeResponse:
         """Answer one request; faults come out as ``delay`` and ``drop`` on the response."""
-        endpoint = ROUTES.get(request.path.rstrip("/") or "/")
+        endpoint = route(request.path)
         with self.lock:
             fault = self._faults.take(endpoint) if endpoint else None
         times_out = (
@@ -517,4 +658,11 @@ class FakeEverReal:
             return self.api.handle(endpoint, request, "GET", self.api.userinfo)
         if endpoint == "graphql":
             return self.api.handle(endpoint, request, "POST", self.api.graphql)
+        if endpoint == "webhooks":
+            return self.api.handle(
+                endpoint,
+                request,
+                self.webhook_api.methods(request),
+                self.webhook_api.view,
+            )
         return json_response(404, {"error": "not_found", "path": request.path})

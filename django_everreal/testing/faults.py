@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 from typing import Literal
 
-Endpoint = Literal["authorize", "token", "userinfo", "graphql"]
-ENDPOINTS: tuple[Endpoint, ...] = ("authorize", "token", "userinfo", "graphql")
+Endpoint = Literal["authorize", "token", "userinfo", "graphql", "webhooks"]
+ENDPOINTS: tuple[Endpoint, ...] = (
+    "authorize",
+    "token",
+    "userinfo",
+    "graphql",
+    "webhooks",
+)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from django_everreal.testing.login_flow import EverRealLogin
     from django_everreal.testing.proxy import FaultProxy
     from django_everreal.testing.server import FakeEverRealServer
+    from django_everreal.testing.webhooks import EverRealWebhooks
 
 
 @pytest.fixture
@@ -89,3 +90,18 @@ def everreal_login(client: Client, everreal_fake: FakeEverReal) -> EverRealLogin
     from django_everreal.testing.login_flow import EverRealLogin
 
     return EverRealLogin(client, everreal_fake)
+
+
+@pytest.fixture
+def everreal_webhooks(client: Client, everreal_fake: FakeEverReal) -> EverRealWebhooks:
+    """Webhook deliveries of the in-process fake, sent with Django's test ``client``.
+
+    ``everreal_webhooks.deliver("LISTING_CREATED", {...})`` POSTs EverReal's
+    envelope to each live registration of that type at ``everreal_fake``
+    (e.g. made by ``manage.py everreal_webhooks sync``) and returns the
+    responses; without data, a sample of the event's payload goes.
+    ``everreal_fake.deliver(...)`` sends over real HTTP instead.
+    """
+    from django_everreal.testing.webhooks import EverRealWebhooks
+
+    return EverRealWebhooks(everreal_fake, client)
