@@ -12,6 +12,12 @@ several customers at once. The output names each one's URL and client::
       client: beta-client / beta-secret
       users:  the same as above
     Press Ctrl+C to stop.
+
+``python -m django_everreal.testing deliver [--fake URL] EVENT_TYPE [--data JSON]``
+makes a running fake deliver one webhook event to every registration of that
+type (through its ``/_fake/webhooks/deliver``), and prints one line per
+delivery with the receiver's HTTP status; the exit status is 0 when each
+answered 2xx.
 """
 
 from __future__ import annotations
@@ -19,12 +25,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import json
 import logging
 import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.error import HTTPError
+from urllib.request import ProxyHandler
+from urllib.request import Request
+from urllib.request import build_opener
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -36,11 +47,14 @@ from django_everreal.testing.data import customer_users
 from django_everreal.testing.data import load_users_file
 from django_everreal.testing.fake import FakeEverReal
 from django_everreal.testing.server import FakeEverRealServer
+from django_everreal.testing.webhooks import CONTROL_PATH
 
 #: One DNS label, as EverReal's subdomains are.
 SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 #: How many ports after ``--port`` a customer without a port may try.
 PORT_ATTEMPTS = 100
+#: Seconds ``deliver`` waits for the fake, which waits for each receiver in turn.
+DELIVER_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m django_everreal.testing",
         description="A fake EverReal (auth server and a slice of the API) for development and tests.",
+        epilog=(
+            "To make a running fake deliver a webhook event: "
+            "python -m django_everreal.testing deliver --help"
+        ),
     )
     parser.add_argument(
         "--host",
@@ -258,7 +276,81 @@ def banner(served: Sequence[Served], *, demo_passwords: bool) -> list[str]:
     return lines
 
 
+def json_arg(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+
+
+def parse_deliver_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m django_everreal.testing deliver",
+        description=(
+            "Make a running fake EverReal deliver a webhook event to every "
+            "registration of its type; prints the receivers' HTTP statuses."
+        ),
+    )
+    parser.add_argument(
+        "--fake",
+        default="http://127.0.0.1:8001",
+        metavar="URL",
+        help="the fake's URL (default: %(default)s)",
+    )
+    parser.add_argument("type", metavar="EVENT_TYPE", help="e.g. LISTING_CREATED")
+    parser.add_argument(
+        "--data",
+        type=json_arg,
+        metavar="JSON",
+        help="the event's data (default: a sample of the event type's payload)",
+    )
+    return parser.parse_args(argv)
+
+
+def deliver(argv: Sequence[str]) -> int:
+    """``deliver``: ask a running fake to deliver; 0 when each receiver answered 2xx."""
+    args = parse_deliver_args(argv)
+    body: dict[str, Any] = {"type": args.type}
+    if args.data is not None:
+        body["data"] = args.data
+    url = args.fake.rstrip("/") + CONTROL_PATH
+    if not url.startswith(("http://", "https://")):
+        print(
+            f"fake EverReal: --fake must be an http(s) URL: {args.fake}",
+            file=sys.stderr,
+        )
+        return 2
+    request = Request(  # noqa: S310 -- http(s) only, checked above
+        url,
+        data=json.dumps(body).encode("utf-8"),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with build_opener(ProxyHandler({})).open(
+            request, timeout=DELIVER_TIMEOUT
+        ) as answer:
+            statuses = [item.get("status") for item in json.load(answer)["delivered"]]
+    except HTTPError as exc:
+        print(f"fake EverReal at {args.fake}: HTTP {exc.code}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        print(f"fake EverReal at {args.fake}: {exc}", file=sys.stderr)
+        return 2
+    if not statuses:
+        print(f"{args.type}: no registration of this type at {args.fake}")
+        return 1
+    for status in statuses:
+        answer_text = "no answer" if status is None else f"HTTP {status}"
+        print(f"{args.type}: delivered, {answer_text}")
+    ok = all(isinstance(s, int) and 200 <= s < 300 for s in statuses)
+    return 0 if ok else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["deliver"]:
+        return deliver(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from django_everreal.testing.fake import FakeEverReal
 from django_everreal.testing.http_messages import FakeRequest
 from django_everreal.testing.http_messages import Headers
+from django_everreal.testing.webhooks import CONTROL_PATH
+from django_everreal.testing.webhooks import control_deliver
 
 logger = logging.getLogger("django_everreal.testing")
 
@@ -73,7 +75,13 @@ class _Handler(BaseHTTPRequestHandler):
             headers=Headers(self.headers.items()),
             body=body,
         )
-        response = self.server.fake.handle(request)
+        if request.path.rstrip("/") == CONTROL_PATH:
+            # The fake's own control, not EverReal's API: no call, fault or limit.
+            response = control_deliver(
+                self.server.fake, request, str(self.client_address[0])
+            )
+        else:
+            response = self.server.fake.handle(request)
         if response.delay:
             self.server.stopping.wait(min(response.delay, self.server.max_delay))
         if response.drop:
@@ -112,6 +120,8 @@ class FakeEverRealServer:
 
     ``with FakeEverRealServer(fake) as server: requests.get(server.url + ...)``;
     ``port=0`` picks a free port. ``fake.base_url`` is set to the server's URL.
+    ``POST /_fake/webhooks/deliver`` ``{"type": ..., "data": ...}`` from a
+    loopback caller makes the fake deliver a webhook event (``fake.deliver``).
     """
 
     def __init__(
