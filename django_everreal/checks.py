@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from collections.abc import Sequence
+from importlib.util import find_spec
 from typing import Any
 from urllib.parse import unquote
 from urllib.parse import urlsplit
@@ -57,7 +58,58 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         *check_session_cookie(),
         *check_token_keys(),
         *check_error_reports(),
+        *check_webhooks(),
     ]
+
+
+def check_webhooks() -> list[checks.CheckMessage]:
+    """``EVERREAL_WEBHOOKS`` and what receiving and processing webhooks needs."""
+    value = getattr(settings, "EVERREAL_WEBHOOKS", None)
+    if not value:
+        return []
+    if not isinstance(value, dict) or not all(
+        isinstance(name, str)
+        and (
+            isinstance(types, str)
+            or (
+                isinstance(types, (list, tuple))
+                and all(isinstance(t, str) and t for t in types)
+            )
+        )
+        for name, types in value.items()
+    ):
+        return [
+            checks.Error(
+                "EVERREAL_WEBHOOKS must map service account names to lists of "
+                f"EverReal event types; got {value!r}.",
+                hint='For example {"webhooks": ["LISTING_CREATED", "UNIT_UPDATED"]}.',
+                id="everreal.E009",
+            )
+        ]
+    messages: list[checks.CheckMessage] = []
+    try:
+        conf.WEBHOOK_BASE_URL  # noqa: B018 (the property validates)
+    except ImproperlyConfigured as exc:
+        messages.append(
+            checks.Error(
+                str(exc),
+                hint="The origin EverReal delivers to, e.g. 'https://www.example.com'.",
+                id="everreal.E010",
+            )
+        )
+    if not (find_spec("django.tasks") or find_spec("django_tasks")):
+        messages.append(
+            checks.Error(
+                "EVERREAL_WEBHOOKS is set but Django's task framework is missing: "
+                "deliveries would be stored and never processed.",
+                hint=(
+                    "On Django 5.2 install django-everreal[webhooks] (the "
+                    "django-tasks backport and django-tasks-db) and configure TASKS."
+                ),
+                id="everreal.E011",
+            )
+        )
+    return messages
 
 
 def check_credentials() -> list[checks.CheckMessage]:

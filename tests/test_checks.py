@@ -472,3 +472,32 @@ def test_registry_check_is_registered():
     assert "everreal.W007" not in out.getvalue()
     call_command("check", "--database", "default", stdout=out, stderr=out)
     assert "everreal.W007" in out.getvalue()
+
+
+# Webhooks.
+
+
+def test_webhooks_well_configured_pass(settings):
+    settings.EVERREAL_WEBHOOKS = {"hooks": ["LISTING_CREATED"], "other": "UNIT_DELETED"}
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [["LISTING_CREATED"], {"hooks": [1]}, {"hooks": [""]}, {"hooks": None}, "hooks"],
+)
+def test_webhooks_of_the_wrong_shape(settings, value):
+    settings.EVERREAL_WEBHOOKS = value
+    assert ids() == ["everreal.E009"]
+
+
+def test_webhooks_need_an_origin_to_be_delivered_to(settings):
+    settings.EVERREAL_WEBHOOKS = {"hooks": ["LISTING_CREATED"]}
+    settings.EVERREAL_WEBHOOK_BASE_URL = "https://www.example.com/path"
+    assert ids() == ["everreal.E010"]
+
+
+def test_webhooks_need_the_task_framework(settings, monkeypatch):
+    settings.EVERREAL_WEBHOOKS = {"hooks": ["LISTING_CREATED"]}
+    monkeypatch.setattr("django_everreal.checks.find_spec", lambda name: None)
+    assert ids() == ["everreal.E011"]

@@ -152,10 +152,17 @@ class Command(BaseCommand):
             s.token_hash: s
             for s in WebhookSubscription.objects.filter(service_account=plan.service)
         }
+        # Receiver URLs of another service account (of the same company at
+        # EverReal) are that account's to reconcile.
+        others = set(
+            WebhookSubscription.objects.exclude(
+                service_account=plan.service
+            ).values_list("token_hash", flat=True)
+        )
         kept: set[str] = set()
         for record in self.records(client):
             token = token_in_url(record["url"])
-            if token is None:
+            if token is None or token_hash(token) in others:
                 continue  # someone else's
             subscription = subscriptions.get(token_hash(token))
             if (
@@ -213,13 +220,35 @@ class Command(BaseCommand):
 
     def fill_companies(self, name: str, wanted: list[str]) -> None:
         for subscription, record in self.plan(name, wanted)[1].keep:
-            if subscription.company_id != record["companyId"]:
+            if (subscription.everreal_id, subscription.company_id) != (
+                record["id"],
+                record["companyId"],
+            ):
+                subscription.everreal_id = record["id"]
                 subscription.company_id = record["companyId"]
-                subscription.save(update_fields=["company_id"])
+                subscription.save(update_fields=["everreal_id", "company_id"])
 
     def register(
         self, client: EverRealClient, service: ServiceAccount, event_type: str
     ) -> None:
+        replaced = WebhookSubscription.objects.filter(
+            service_account=service, event_type=event_type
+        ).first()
+        if replaced is not None and replaced.everreal_id:
+            # Registered before, but not in EverReal's list now: in another
+            # company of the service account's, say. Its secret is about to
+            # be forgotten, so it goes first, where EverReal lets it.
+            gone = client.delete(f"{WEBHOOKS_PATH}/{replaced.everreal_id}")
+            if gone.status_code not in (200, 202, 204):
+                self.stderr.write(
+                    self.style.WARNING(
+                        f"{service.name}: the earlier {event_type} registration "
+                        f"{replaced.everreal_id} could not be deleted (HTTP "
+                        f"{gone.status_code}; did the service account's current "
+                        "company change?). Its deliveries will get 404; delete "
+                        "it in EverReal."
+                    )
+                )
         token = new_token()
         response = client.post(
             WEBHOOKS_PATH, json={"type": event_type, "url": receiver_url(token)}

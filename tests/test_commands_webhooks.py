@@ -1,0 +1,183 @@
+"""``manage.py everreal_webhooks``: reconciling EverReal's registrations with the settings."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from django_everreal.models import WebhookSubscription
+from django_everreal.testing import FakeEverReal
+from django_everreal.webhooks import receiver_url
+from django_everreal.webhooks import token_in_url
+
+pytestmark = pytest.mark.django_db
+
+
+def service_login(name: str, email: str = "anna@example.com") -> None:
+    call_command(
+        "everreal_service_login",
+        name,
+        username=email,
+        password_stdin=True,
+        stdin=io.StringIO("demo\n"),
+        stdout=io.StringIO(),
+    )
+
+
+def webhooks(*args: str) -> str:
+    out = io.StringIO()
+    call_command("everreal_webhooks", *args, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def hooks(everreal_fake: FakeEverReal, settings) -> Callable[..., None]:
+    service_login("hooks")
+
+    def want(*event_types: str) -> None:
+        settings.EVERREAL_WEBHOOKS = {"hooks": list(event_types)}
+
+    return want
+
+
+def live(fake: FakeEverReal) -> list[tuple[str, bool]]:
+    return sorted(
+        (w.type, token_in_url(w.url) is not None) for w in fake.live_webhooks()
+    )
+
+
+def test_sync_registers_each_wanted_type_once(everreal_fake, hooks):
+    hooks("LISTING_CREATED", "UNIT_UPDATED", "LISTING_CREATED")
+
+    webhooks("sync")
+
+    assert live(everreal_fake) == [("LISTING_CREATED", True), ("UNIT_UPDATED", True)]
+    assert WebhookSubscription.objects.count() == 2
+
+
+def test_dry_run_changes_nothing(everreal_fake, hooks):
+    hooks("LISTING_CREATED")
+
+    out = webhooks("sync", "--dry-run")
+
+    assert "would register LISTING_CREATED" in out
+    assert everreal_fake.live_webhooks() == []
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_sync_deletes_what_is_no_longer_wanted(everreal_fake, hooks):
+    hooks("LISTING_CREATED", "UNIT_UPDATED")
+    webhooks("sync")
+    hooks("UNIT_UPDATED")
+
+    webhooks("sync")
+
+    assert live(everreal_fake) == [("UNIT_UPDATED", True)]
+    assert list(WebhookSubscription.objects.values_list("event_type", flat=True)) == [
+        "UNIT_UPDATED"
+    ]
+
+
+def test_sync_leaves_everyone_elses_registrations_alone(everreal_fake, hooks):
+    everreal_fake.add_webhook("LISTING_CREATED", "https://crm.example.com/hook")
+    hooks("LISTING_CREATED")
+
+    webhooks("sync")
+    hooks()
+    webhooks("sync")
+
+    assert [w.url for w in everreal_fake.live_webhooks()] == [
+        "https://crm.example.com/hook"
+    ]
+
+
+def test_a_registration_of_this_site_with_an_unknown_secret_is_replaced(
+    everreal_fake, hooks
+):
+    orphan = receiver_url("an-old-secret-this-site-forgot-long-ago")
+    everreal_fake.add_webhook("LISTING_CREATED", orphan)
+    hooks("LISTING_CREATED")
+
+    webhooks("sync")
+
+    assert [w.url for w in everreal_fake.live_webhooks()] != [orphan]
+    assert live(everreal_fake) == [("LISTING_CREATED", True)]
+
+
+def test_two_service_accounts_keep_each_others_registrations(everreal_fake, settings):
+    service_login("hooks")
+    service_login("hooks2", "tom@example.com")
+    settings.EVERREAL_WEBHOOKS = {
+        "hooks": ["LISTING_CREATED"],
+        "hooks2": ["LISTING_UPDATED"],
+    }
+    webhooks("sync")
+    everreal_fake.clear_calls()
+
+    out = webhooks("sync")
+
+    assert out.count("nothing to change") == 2
+    assert [c.method for c in everreal_fake.calls("webhooks")] == ["GET", "GET"]
+    assert sorted(w.type for w in everreal_fake.live_webhooks()) == [
+        "LISTING_CREATED",
+        "LISTING_UPDATED",
+    ]
+
+
+def test_a_registration_that_left_the_list_is_deleted_before_registering_again(
+    everreal_fake, hooks
+):
+    hooks("LISTING_CREATED")
+    webhooks("sync")
+    [old] = everreal_fake.live_webhooks()
+    everreal_fake.webhooks.remove(old)  # gone from the list, its id still known
+
+    out = webhooks("sync")
+
+    assert [c.method for c in everreal_fake.calls("webhooks")][-4:] == [
+        "GET",  # the plan
+        "DELETE",  # the registration it lost
+        "POST",
+        "GET",  # the new registration's company
+    ]
+    assert "could not be deleted" in out  # the fake no longer knows that id
+    assert live(everreal_fake) == [("LISTING_CREATED", True)]
+
+
+def test_a_company_change_is_reported_when_the_old_registration_stays(
+    everreal_fake, hooks
+):
+    hooks("LISTING_CREATED")
+    webhooks("sync")
+    anna = everreal_fake.user("anna@example.com")
+    # The service account's current company changes: EverReal lists (and
+    # deletes) the registrations of the new one only.
+    anna.current_company_id = anna.companies[1].id
+
+    out = webhooks("sync")
+
+    assert "did the service account's current company change?" in out
+    assert live(everreal_fake) == [("LISTING_CREATED", True), ("LISTING_CREATED", True)]
+
+
+def test_list_shows_everreals_registrations(everreal_fake, hooks):
+    everreal_fake.add_webhook("UNIT_DELETED", "https://crm.example.com/hook")
+    hooks("LISTING_CREATED")
+    webhooks("sync")
+
+    out = webhooks("list")
+
+    assert "LISTING_CREATED" in out and "this site" in out
+    assert "https://crm.example.com/hook" in out
+    assert "/webhooks/" not in out  # this site's URLs hold secrets
+
+
+def test_a_missing_service_account_is_an_error(everreal_fake, settings):
+    settings.EVERREAL_WEBHOOKS = {"nobody": ["LISTING_CREATED"]}
+
+    with pytest.raises(CommandError, match="nobody"):
+        webhooks("sync")
