@@ -506,7 +506,6 @@ class WebhookEventAdmin(
         "last_error",
         "data_json",
     )
-    list_select_related = ("subscription__service_account",)
     view_on_site = False
     actions = ("process_again",)
 
