@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -35,7 +36,7 @@ def webhooks(*args: str) -> str:
 
 
 @pytest.fixture
-def hooks(everreal_fake: FakeEverReal, settings) -> Callable[..., None]:
+def hooks(everreal_fake: FakeEverReal, settings: Any) -> Callable[..., None]:
     service_login("hooks")
 
     def want(*event_types: str) -> None:
