@@ -447,3 +447,19 @@ def test_the_refetch_client_is_the_subscriptions_service_account(hook):
     event = WebhookEvent(subscription=hook.subscription, uuid="u1", event_type=EVENT)
 
     assert event.everreal.holder == hook.subscription.service_account
+
+
+def test_another_task_backend_is_configuration_only(
+    client, hook, received, settings, django_capture_on_commit_callbacks
+):
+    """The immediate backend here; RQ or any other the same way."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, hook, envelope())
+
+    assert len(received) == 1
+    assert WebhookEvent.objects.get().status == WebhookEvent.PROCESSED
+    assert not DBTaskResult.objects.exists()
