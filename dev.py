@@ -38,7 +38,7 @@ PIP_INSTALL = [
     "--quiet",
     "--disable-pip-version-check",
 ]
-EXTRAS = {"demo": "", "test": "test", "lint": "test,lint", "bench": "test"}
+EXTRAS = {"demo": "webhooks", "test": "test", "lint": "test,lint", "bench": "test"}
 
 
 def ensure_installed(extras: str) -> None:

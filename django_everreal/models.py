@@ -494,7 +494,7 @@ class WebhookSubscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} ({self.service_account_id})"
+        return f"{self.event_type} ({self.service_account.name})"
 
 
 class WebhookEvent(models.Model):

@@ -279,7 +279,8 @@ def lazy_strings() -> list[Any]:
             if (
                 isinstance(model_field, models.Field)
                 and not model_field.auto_created
-                and model_field.name not in {*TOKEN_FIELDS, "encrypted_client_secret"}
+                and model_field.name
+                not in {*TOKEN_FIELDS, "encrypted_client_secret", "token_hash"}
             ):
                 found.append(model_field.verbose_name)
     model_admins = [
@@ -340,6 +341,9 @@ def test_only_hidden_fields_lack_a_translated_label():
         "ServiceAccount.id",
         "Customer.id",
         "Customer.encrypted_client_secret",
+        "WebhookSubscription.id",
+        "WebhookSubscription.token_hash",
+        "WebhookEvent.id",
     }
 
 

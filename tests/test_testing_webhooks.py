@@ -300,7 +300,7 @@ def test_each_delivery_has_its_own_uuid_and_data():
     fake = FakeEverReal()
     fake.add_webhook("LISTING_CREATED", "https://a.example/1")
     fake.add_webhook("LISTING_CREATED", "https://a.example/2")
-    data = {"id": "L-1", "nested": {"n": 1}}
+    data: dict[str, Any] = {"id": "L-1", "nested": {"n": 1}}
 
     one, two = fake.webhook_deliveries("LISTING_CREATED", data)
     again = fake.webhook_deliveries("LISTING_CREATED", data)[0]
@@ -308,8 +308,10 @@ def test_each_delivery_has_its_own_uuid_and_data():
     assert (
         len({one.envelope["uuid"], two.envelope["uuid"], again.envelope["uuid"]}) == 3
     )
-    one.envelope["data"]["nested"]["n"] = 2
-    assert two.envelope["data"]["nested"]["n"] == 1
+    first: Any = one.envelope["data"]
+    second: Any = two.envelope["data"]
+    first["nested"]["n"] = 2
+    assert second["nested"]["n"] == 1
     assert data["nested"]["n"] == 1
 
 

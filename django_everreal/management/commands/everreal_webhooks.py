@@ -83,7 +83,13 @@ class Command(BaseCommand):
             count = requeue_unfinished()
             self.stdout.write(f"Queued {count} unprocessed EverReal webhook events.")
             if action == "worker":
-                call_command("db_worker", *options["worker_args"])
+                worker_args = list(options["worker_args"])
+                if "--reload" not in worker_args:
+                    # Not django-tasks-db's default under DEBUG, where its
+                    # autoreloader would restart the worker mid-task on a code
+                    # change; ask for it with --reload.
+                    worker_args.append("--no-reload")
+                call_command("db_worker", *worker_args)
             return
         try:
             wanted = conf.WEBHOOKS
