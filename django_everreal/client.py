@@ -33,6 +33,7 @@ from django_everreal.exceptions import EverRealRateLimited
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.exceptions import GraphQLError
 from django_everreal.exceptions import InvalidUserInfo
+from django_everreal.exceptions import ReauthenticationRequired
 from django_everreal.models import Account
 from django_everreal.models import Customer
 from django_everreal.models import ServiceAccount
@@ -71,6 +72,30 @@ class BearerAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "<BearerAuth>"
+
+
+class AppTokens:
+    """The access token an app sent with its request: used as it is, never refreshed.
+
+    The app owns that token (and its refresh token); when EverReal refuses
+    it, the app must get a new one.
+    """
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __repr__(self) -> str:
+        return "<AppTokens>"
+
+    def access_token(self, deadline: Deadline | None = None) -> str:
+        return self.token
+
+    def refresh(
+        self, rejected: str | None = None, deadline: Deadline | None = None
+    ) -> str:
+        raise ReauthenticationRequired(
+            "EverReal refused the app's access token; the app must get a new one."
+        )
 
 
 class EverRealClient:
@@ -127,6 +152,19 @@ class EverRealClient:
                 )
             return cls(account, customer=wanted)
         return cls(account)
+
+    @classmethod
+    def with_app_token(
+        cls, holder: TokenFields, token: str, customer: Customer
+    ) -> Self:
+        """A client calling with the access token an app sent (``Authorization: Bearer``).
+
+        No refresh: the app owns the token. A 401 from EverReal raises
+        ``ReauthenticationRequired``.
+        """
+        client = cls(holder, customer=customer)
+        client.tokens = AppTokens(token)  # type: ignore[assignment]
+        return client
 
     @classmethod
     def for_service(cls, name: str) -> Self:

@@ -160,6 +160,46 @@ class Settings:
         return max(float(getattr(settings, "EVERREAL_WEBHOOK_LEASE", 600)), 1.0)
 
     @property
+    def TOKEN_CACHE(self) -> str:
+        """The alias in ``CACHES`` that keeps validated bearer tokens."""
+        return str(getattr(settings, "EVERREAL_TOKEN_CACHE", "default"))
+
+    @property
+    def TOKEN_CACHE_TIMEOUT(self) -> float:
+        """The longest a validated bearer token is believed without asking EverReal again."""
+        return max(float(getattr(settings, "EVERREAL_TOKEN_CACHE_TIMEOUT", 300)), 0.0)
+
+    @property
+    def TOKEN_NEGATIVE_CACHE_TIMEOUT(self) -> float:
+        """How long a refused bearer token stays refused without asking EverReal again."""
+        return max(
+            float(getattr(settings, "EVERREAL_TOKEN_NEGATIVE_CACHE_TIMEOUT", 30)), 0.0
+        )
+
+    @property
+    def TOKEN_AUDIENCES(self) -> list[str]:
+        """Client ids, besides the customer's own, whose tokens the API accepts."""
+        value = getattr(settings, "EVERREAL_TOKEN_AUDIENCES", ()) or ()
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    @property
+    def TOKEN_CREATE_USERS(self) -> bool:
+        """Whether a bearer token of an EverReal user unknown here creates a Django user."""
+        return bool(getattr(settings, "EVERREAL_TOKEN_CREATE_USERS", True))
+
+    @property
+    def TOKEN_CUSTOMER_HEADER(self) -> str:
+        """The request header naming the customer of a bearer token (its subdomain)."""
+        return str(
+            getattr(settings, "EVERREAL_TOKEN_CUSTOMER_HEADER", "X-EverReal-Customer")
+        )
+
+    @property
+    def TOKEN_LOCK_WAIT(self) -> float:
+        """Seconds a request waits for another one validating the same new token."""
+        return max(float(getattr(settings, "EVERREAL_TOKEN_LOCK_WAIT", 5)), 0.0)
+
+    @property
     def origin(self) -> str:
         """EverReal's origin, e.g. ``https://acme.everreal.co``.
 

@@ -41,7 +41,7 @@ MAX_TOKEN_LENGTH = 16 * 1024
 #: A token is visible ASCII: JWT, base64url and opaque tokens alike. Anything
 #: else could not go into an ``Authorization`` header (``http.client`` encodes
 #: headers as Latin-1) nor be told apart from a token of another kind.
-_TOKEN = re.compile(r"[\x21-\x7e]+")
+TOKEN_PATTERN = _TOKEN = re.compile(r"[\x21-\x7e]+")
 _WORD = re.compile(r"[\x21-\x7e]{1,64}")
 #: The fields of a token response: never taken from a userinfo answer, never
 #: passed on as one.

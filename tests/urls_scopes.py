@@ -19,4 +19,7 @@ urlpatterns = [
     path("companies/<str:pk>/", views.CompanyView.as_view()),
     path("async-companies/<str:pk>/", views.AsyncCompanyView.as_view()),
     path("api/companies/<str:pk>/", views.CompanyAPI.as_view()),
+    path("api/token/", views.TokenAPI.as_view()),
+    path("api/token/userinfo/", views.TokenUserinfoAPI.as_view()),
+    path("api/token/admin/", views.TenantTokenAPI.as_view()),
 ]

@@ -13,6 +13,7 @@ from rest_framework.response import Response  # type: ignore[import-untyped]
 from rest_framework.views import APIView  # type: ignore[import-untyped]
 
 from django_everreal.decorators import scope_required
+from django_everreal.drf import EverRealTokenAuthentication
 from django_everreal.drf import HasEverRealScopes
 from django_everreal.mixins import ScopeRequiredMixin
 from django_everreal.models import Company
@@ -108,3 +109,32 @@ class CompanyAPI(PortfolioAPI):
         company = get_object_or_404(Company, pk=pk)
         self.check_object_permissions(request, company)
         return Response({"company": company.pk})
+
+
+class TokenAPI(APIView):  # type: ignore[misc]
+    """An API for single-page and mobile apps: EverReal access tokens as credentials."""
+
+    authentication_classes = (EverRealTokenAuthentication,)
+    permission_classes = (HasEverRealScopes,)
+    required_scopes: tuple[str, ...] = ("company_user",)
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "user": request.user.get_username(),
+                "portfolio": request.user.has_perm("everreal.company_portfolio_all"),
+            }
+        )
+
+
+class TokenUserinfoAPI(TokenAPI):
+    """Calls EverReal with the app's token: ``request.everreal``."""
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {"id": request.everreal.get("/accounts/api/userinfo").json()["id"]}
+        )
+
+
+class TenantTokenAPI(TokenAPI):
+    required_scopes = ("company_admin",)

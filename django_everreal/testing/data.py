@@ -185,7 +185,8 @@ class FakeClient:
 
     def __post_init__(self) -> None:
         if not self.audience:
-            self.audience = derived_id("client", self.client_id)
+            # What the API of a site checks a bearer token against: its client id.
+            self.audience = self.client_id
 
     def allows_redirect_uri(self, uri: str) -> bool:
         if uri in self.redirect_uris:

@@ -1,0 +1,265 @@
+"""EverReal access tokens as API credentials: DRF's ``EverRealTokenAuthentication``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import caches
+from django.db import connections
+from django.test import Client
+from django.test import RequestFactory
+from social_django.models import UserSocialAuth
+
+from django_everreal import bearer
+from django_everreal.models import Account
+from django_everreal.testing import FakeEverReal
+from django_everreal.testing.data import FakeClient
+from tests.recording_cache import RecordingCache
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_scopes")]
+
+URL = "/api/token/"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    caches["default"].clear()
+    yield
+    caches["default"].clear()
+
+
+def token_of(fake: FakeEverReal, email: str = "anna@example.com", **kw: Any) -> str:
+    return str(fake.issue_tokens(email, **kw)["access_token"])
+
+
+def call(client: Client, token: str | None, url: str = URL, **headers: str) -> Any:
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return client.get(url, headers=headers)
+
+
+def userinfo_calls(fake: FakeEverReal) -> int:
+    return len(fake.calls("userinfo"))
+
+
+def test_a_valid_token_is_the_linked_user_with_the_tokens_scopes(client, everreal_fake):
+    token = token_of(everreal_fake)
+
+    response = call(client, token)
+
+    assert response.status_code == 200
+    assert response.json() == {"user": "anna@example.com", "portfolio": True}
+    account = Account.objects.get()
+    assert account.user.get_username() == "anna@example.com"
+    assert UserSocialAuth.objects.get().uid == account.everreal_id
+    assert userinfo_calls(everreal_fake) == 1
+
+
+def test_a_cached_token_costs_no_userinfo_call(client, everreal_fake):
+    token = token_of(everreal_fake)
+    call(client, token)
+
+    for _ in range(3):
+        assert call(client, token).status_code == 200
+
+    assert userinfo_calls(everreal_fake) == 1
+
+
+@pytest.mark.urls("tests.urls")
+def test_a_browser_login_and_a_token_are_one_user(
+    client, everreal_fake, everreal_login
+):
+    everreal_login("anna@example.com")
+    token = token_of(everreal_fake)
+    request = RequestFactory().get("/", headers={"Authorization": f"Bearer {token}"})
+
+    user, _identity = bearer.authenticate(request, token)
+
+    assert list(get_user_model().objects.all()) == [user]
+
+
+def test_without_a_token_the_challenge_is_bearer(client, everreal_fake):
+    response = call(client, None)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+@pytest.mark.parametrize("token", ["not-a-token-of-everreal", "ä" * 10, "x" * 20000])
+def test_a_bad_token_is_a_401_invalid_token(client, everreal_fake, token):
+    response = call(client, token)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+    assert not get_user_model().objects.exists()
+
+
+def test_a_refused_token_is_refused_from_the_cache(client, everreal_fake):
+    call(client, "not-a-token-of-everreal")
+    call(client, "not-a-token-of-everreal")
+
+    assert userinfo_calls(everreal_fake) == 1
+
+
+def test_a_token_issued_to_another_client_is_refused(client, everreal_fake, settings):
+    everreal_fake.clients.append(FakeClient("spa-client", "spa-secret"))
+    token = token_of(everreal_fake, client_id="spa-client")
+
+    assert call(client, token).status_code == 401
+
+    settings.EVERREAL_TOKEN_AUDIENCES = ["spa-client"]
+    caches["default"].clear()
+    assert call(client, token).status_code == 200
+
+
+def test_an_expired_token_is_refused(client, everreal_fake):
+    token = token_of(everreal_fake)
+    everreal_fake.advance_clock(3601)
+
+    assert call(client, token).status_code == 401
+
+
+def test_the_cache_entry_ends_at_the_tokens_expiry(client, everreal_fake, settings):
+    settings.CACHES = {"default": {"BACKEND": "tests.recording_cache.RecordingCache"}}
+    everreal_fake.access_token_lifetime = 120
+    token = token_of(everreal_fake)
+
+    call(client, token)
+
+    cache = caches["default"]
+    assert isinstance(cache, RecordingCache)
+    [timeout] = [t for key, t in cache.timeouts if not key.endswith(":lock")]
+    assert 115 <= timeout <= 120  # not EVERREAL_TOKEN_CACHE_TIMEOUT's 300
+
+
+def test_a_token_past_its_expiry_is_refused_even_from_the_cache(client, everreal_fake):
+    token = token_of(everreal_fake)
+    call(client, token)
+    key = bearer.cache_key("", token)
+    entry = caches["default"].get(key)
+    caches["default"].set(key, {**entry, "expires_at": 0})
+
+    assert call(client, token).status_code == 401
+
+
+def test_a_revoked_token_is_refused_once_its_entry_lapses(client, everreal_fake):
+    token = token_of(everreal_fake)
+    assert call(client, token).status_code == 200
+    everreal_fake.revoke(token)
+
+    caches["default"].clear()  # the entry lapses
+
+    assert call(client, token).status_code == 401
+
+
+def test_an_inactive_everreal_user_is_refused(client, everreal_fake):
+    everreal_fake.user("anna@example.com").is_active = False
+
+    assert call(client, token_of(everreal_fake)).status_code == 401
+
+
+def test_an_inactive_django_user_is_refused(client, everreal_fake):
+    token = token_of(everreal_fake)
+    call(client, token)
+    get_user_model().objects.update(is_active=False)
+
+    assert call(client, token).status_code == 401
+
+
+def test_unknown_users_may_be_refused_instead_of_created(
+    client, everreal_fake, settings
+):
+    settings.EVERREAL_TOKEN_CREATE_USERS = False
+
+    assert call(client, token_of(everreal_fake)).status_code == 401
+    assert not get_user_model().objects.exists()
+
+
+@pytest.mark.parametrize("fault", ["500", "drop"])
+def test_everreal_out_of_reach_is_a_503_not_cached(client, everreal_fake, fault):
+    token = token_of(everreal_fake)
+    if fault == "drop":
+        everreal_fake.drop_next("userinfo")
+    else:
+        everreal_fake.fail_next("userinfo", 500)
+
+    assert call(client, token).status_code == 503
+    caches["default"].clear()  # the short "unavailable" note
+    assert call(client, token).status_code == 200
+
+
+def test_a_scope_the_token_lacks_is_a_403(client, everreal_fake):
+    token = token_of(everreal_fake, "tom@example.com")
+
+    assert call(client, token).status_code == 200
+    assert call(client, token, "/api/token/admin/").status_code == 403
+
+
+def test_request_everreal_calls_with_the_apps_token(client, everreal_fake):
+    token = token_of(everreal_fake)
+
+    response = call(client, token, "/api/token/userinfo/")
+
+    assert response.status_code == 200
+    assert everreal_fake.last_call("userinfo").headers["Authorization"] == (
+        f"Bearer {token}"
+    )
+    assert not everreal_fake.calls("token")  # never refreshed: the app owns it
+
+
+def test_the_customer_comes_from_a_header(client, everreal_fake, everreal_customer):
+    beta = everreal_customer("beta")
+    token = token_of(beta, client_id="beta-client")
+
+    assert call(client, token).status_code == 401  # not the settings' customer's
+    response = call(client, token, **{"X-EverReal-Customer": "beta"})
+    assert response.status_code == 200
+    assert Account.objects.get().customer == "beta"
+    assert call(client, token, **{"X-EverReal-Customer": "nobody"}).status_code == 401
+
+
+def test_no_token_in_cache_keys_logs_or_answers(client, everreal_fake, caplog):
+    caplog.set_level(logging.DEBUG)
+    token = token_of(everreal_fake)
+    answers = [call(client, token), call(client, token + "x")]
+
+    cache = caches["default"]
+    keys = list(cache._cache)  # type: ignore[attr-defined]
+    assert keys and not any(token in key for key in keys)
+    assert token not in caplog.text
+    assert all(token.encode() not in a.content for a in answers)
+
+
+@pytest.mark.rowlocks
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_requests_with_one_new_token_make_one_userinfo_call(
+    everreal_server,
+    settings,
+):
+    fake = everreal_server.fake
+    settings.SOCIAL_AUTH_EVERREAL_BASE_URL = everreal_server.url
+    token = token_of(fake)
+    start = threading.Barrier(50)
+
+    def one_request(_: int) -> int:
+        request = RequestFactory().get(
+            URL, headers={"Authorization": f"Bearer {token}"}
+        )
+        start.wait(timeout=30)
+        try:
+            user, _identity = bearer.authenticate(request, token)
+            return int(user.pk)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        users = list(pool.map(one_request, range(50)))
+
+    assert len(set(users)) == 1
+    assert len(fake.calls("userinfo")) == 1
