@@ -280,6 +280,13 @@ def test_receiver_urls_are_recognised_as_this_sites(hook, settings):
     assert token_in_url(None) is None
 
 
+def stored_event(hook: Hook, **fields: Any) -> WebhookEvent:
+    """An event as the receiver stores it, in the state *fields* say."""
+    return WebhookEvent.objects.create(
+        subscription=hook.subscription, uuid="u1", event_type=EVENT, **fields
+    )
+
+
 # Processing: the database queue's own worker, run in this process. Its
 # transactions (and MariaDB's idea of an old connection) need real commits.
 
@@ -396,10 +403,8 @@ def test_process_again_resets_a_failed_event(
 
 
 def test_an_event_another_worker_holds_is_not_run_twice(hook, received):
-    event = WebhookEvent.objects.create(
-        subscription=hook.subscription,
-        uuid="u1",
-        event_type=EVENT,
+    event = stored_event(
+        hook,
         status=WebhookEvent.PROCESSING,
         lease_until=timezone.now() + timedelta(minutes=5),
     )
@@ -411,10 +416,8 @@ def test_an_event_another_worker_holds_is_not_run_twice(hook, received):
 
 @processing
 def test_an_event_whose_worker_died_is_run_again(hook, received):
-    event = WebhookEvent.objects.create(
-        subscription=hook.subscription,
-        uuid="u1",
-        event_type=EVENT,
+    event = stored_event(
+        hook,
         status=WebhookEvent.PROCESSING,
         attempts=1,
         lease_until=timezone.now() - timedelta(seconds=1),
@@ -429,10 +432,8 @@ def test_an_event_whose_worker_died_is_run_again(hook, received):
 
 
 def test_a_held_event_is_queued_for_the_end_of_its_lease(hook):
-    WebhookEvent.objects.create(
-        subscription=hook.subscription,
-        uuid="u1",
-        event_type=EVENT,
+    stored_event(
+        hook,
         status=WebhookEvent.PROCESSING,
         lease_until=timezone.now() + timedelta(seconds=100),
     )

@@ -199,14 +199,7 @@ class Command(BaseCommand):
             )
         if dry_run:
             return
-        for subscription, record in plan.keep:
-            if (subscription.everreal_id, subscription.company_id) != (
-                record["id"],
-                record["companyId"],
-            ):
-                subscription.everreal_id = record["id"]
-                subscription.company_id = record["companyId"]
-                subscription.save(update_fields=["everreal_id", "company_id"])
+        self.remember(plan.keep)
         for record in plan.delete:
             response = client.delete(f"{WEBHOOKS_PATH}/{record['id']}")
             if response.status_code not in (200, 202, 204, 404):
@@ -222,10 +215,12 @@ class Command(BaseCommand):
         ).delete()
         if plan.register:
             # EverReal's answer to a registration names no company; its list does.
-            self.fill_companies(name, wanted)
+            self.remember(self.plan(name, wanted)[1].keep)
 
-    def fill_companies(self, name: str, wanted: list[str]) -> None:
-        for subscription, record in self.plan(name, wanted)[1].keep:
+    @staticmethod
+    def remember(keep: list[tuple[WebhookSubscription, dict[str, Any]]]) -> None:
+        """Keep EverReal's id and company of each registration that stays."""
+        for subscription, record in keep:
             if (subscription.everreal_id, subscription.company_id) != (
                 record["id"],
                 record["companyId"],
