@@ -22,4 +22,8 @@ urlpatterns = [
     path("api/token/", views.TokenAPI.as_view()),
     path("api/token/userinfo/", views.TokenUserinfoAPI.as_view()),
     path("api/token/admin/", views.TenantTokenAPI.as_view()),
+    path("token/", views.token_view),
+    path("async-token/", views.async_token_view),
+    path("token-portfolio/", views.token_portfolio),
+    path("async-token-portfolio/", views.async_token_portfolio),
 ]

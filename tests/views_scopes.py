@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.http import HttpResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views import View
 from rest_framework.authentication import BasicAuthentication  # type: ignore[import-untyped]
@@ -12,6 +13,7 @@ from rest_framework.request import Request  # type: ignore[import-untyped]
 from rest_framework.response import Response  # type: ignore[import-untyped]
 from rest_framework.views import APIView  # type: ignore[import-untyped]
 
+from django_everreal.decorators import everreal_token_required
 from django_everreal.decorators import scope_required
 from django_everreal.drf import EverRealTokenAuthentication
 from django_everreal.drf import HasEverRealScopes
@@ -138,3 +140,36 @@ class TokenUserinfoAPI(TokenAPI):
 
 class TenantTokenAPI(TokenAPI):
     required_scopes = ("company_admin",)
+
+
+@everreal_token_required
+def token_view(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        {
+            "user": request.user.get_username(),
+            "company_user": request.user.has_perm("everreal.company_user"),
+        }
+    )
+
+
+@everreal_token_required
+async def async_token_view(request: HttpRequest) -> JsonResponse:
+    user = await request.auser()
+    return JsonResponse(
+        {
+            "user": user.get_username(),
+            "company_user": await user.ahas_perm("everreal.company_user"),
+        }
+    )
+
+
+@everreal_token_required(realm="listings")
+@scope_required("company_portfolio_all")
+def token_portfolio(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("token portfolio")
+
+
+@everreal_token_required
+@scope_required("company_portfolio_all")
+async def async_token_portfolio(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("async token portfolio")
