@@ -49,6 +49,24 @@ else:
             "NAME": str(Path(tempfile.gettempdir()) / f"everreal-test-{os.getpid()}.db")
         }
 
+CACHES: dict[str, dict[str, Any]]
+if os.environ.get("EVERREAL_TEST_CACHE") == "redis":
+    # A Redis database of the tests' own; a key prefix per run (a subprocess
+    # of a test inherits its run's) so that runs at the same time stay apart.
+    CACHES = {
+        "default": {
+            "BACKEND": "tests.redis_cache.RunRedisCache",
+            "LOCATION": os.environ.get(
+                "EVERREAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/5"
+            ),
+            "KEY_PREFIX": os.environ.setdefault(
+                "EVERREAL_TEST_CACHE_PREFIX", f"everreal-test-{os.getpid()}"
+            ),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

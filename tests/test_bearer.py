@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +14,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import BaseCache
 from django.core.cache import caches
+from django.db import connection
 from django.db import connections
 from django.test import Client
 from django.test import RequestFactory
@@ -21,6 +27,7 @@ from django_everreal.models import Account
 from django_everreal.testing import FakeEverReal
 from django_everreal.testing.data import FakeClient
 from tests.recording_cache import RecordingCache
+from tests.redis_cache import RunRedisCache
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_scopes")]
 
@@ -42,6 +49,13 @@ def call(client: Client, token: str | None, url: str = URL, **headers: str) -> A
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     return client.get(url, headers=headers)
+
+
+def cache_keys(cache: BaseCache) -> list[str]:
+    """The keys in the test cache: locmem's own, or this run's in Redis."""
+    if isinstance(cache, RunRedisCache):
+        return cache.run_keys()
+    return list(cache._cache)  # type: ignore[attr-defined]
 
 
 def userinfo_calls(fake: FakeEverReal) -> int:
@@ -229,8 +243,7 @@ def test_no_token_in_cache_keys_logs_or_answers(client, everreal_fake, caplog):
     token = token_of(everreal_fake)
     answers = [call(client, token), call(client, token + "x")]
 
-    cache = caches["default"]
-    keys = list(cache._cache)  # type: ignore[attr-defined]
+    keys = cache_keys(caches["default"])
     assert keys and not any(token in key for key in keys)
     assert token not in caplog.text
     assert all(token.encode() not in a.content for a in answers)
@@ -261,5 +274,99 @@ def test_fifty_concurrent_requests_with_one_new_token_make_one_userinfo_call(
     with ThreadPoolExecutor(max_workers=50) as pool:
         users = list(pool.map(one_request, range(50)))
 
+    assert len(set(users)) == 1
+    assert len(fake.calls("userinfo")) == 1
+
+
+#: One process of the cross-process test: THREADS threads present the token at
+#: once, after the test says "go"; prints the user ids they got, as JSON.
+PROCESS_SCRIPT = """
+import json, os, sys, threading
+from concurrent.futures import ThreadPoolExecutor
+
+import django
+
+django.setup()
+from django.conf import settings
+from django.db import connections
+from django.test import RequestFactory
+
+from django_everreal import bearer
+
+settings.SOCIAL_AUTH_EVERREAL_BASE_URL = os.environ["SOCIAL_AUTH_EVERREAL_BASE_URL"]
+token = os.environ["EVERREAL_TEST_TOKEN"]
+threads = int(os.environ["EVERREAL_TEST_THREADS"])
+start = threading.Barrier(threads)
+
+
+def one_request(_):
+    request = RequestFactory().get("/", headers={"Authorization": f"Bearer {token}"})
+    start.wait(timeout=60)
+    try:
+        return bearer.authenticate(request, token)[0].pk
+    finally:
+        connections.close_all()
+
+
+print("ready", flush=True)
+assert sys.stdin.readline().strip() == "go"
+with ThreadPoolExecutor(max_workers=threads) as pool:
+    print(json.dumps(list(pool.map(one_request, range(threads)))), flush=True)
+"""
+
+
+@pytest.mark.rowlocks
+@pytest.mark.django_db(transaction=True)
+def test_processes_sharing_redis_make_one_userinfo_call_for_a_new_token(
+    everreal_server,
+):
+    """Four processes of eight threads each, one token at once: one userinfo call.
+
+    The single flight is a lock in the shared cache, so it holds across
+    processes (and hosts) only with a shared cache such as Redis.
+    """
+    if not isinstance(caches["default"], RunRedisCache):
+        pytest.skip("needs a shared cache: set EVERREAL_TEST_CACHE=redis")
+    fake = everreal_server.fake
+    token = token_of(fake)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "EVERREAL_TEST_DATABASE_NAME": str(connection.settings_dict["NAME"]),
+        "SOCIAL_AUTH_EVERREAL_BASE_URL": everreal_server.url,
+        "EVERREAL_TEST_TOKEN": token,
+        "EVERREAL_TEST_THREADS": "8",
+    }
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROCESS_SCRIPT],
+            cwd=root,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    try:
+        for process in processes:  # each has set Django up and waits
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "ready"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        users = []
+        for process in processes:
+            output, _ = process.communicate(timeout=120)
+            assert process.returncode == 0
+            users += json.loads(output)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+
+    assert len(users) == 32
     assert len(set(users)) == 1
     assert len(fake.calls("userinfo")) == 1
