@@ -18,10 +18,7 @@ from cryptography.fernet import MultiFernet
 from django.core.exceptions import ImproperlyConfigured
 
 from django_everreal.conf import conf
-
-
-class TokenDecryptionError(Exception):
-    """A stored token could not be decrypted with any configured key."""
+from django_everreal.exceptions import TokenDecryptionError as TokenDecryptionError
 
 
 def derive_key(secret: str) -> bytes:

@@ -10,13 +10,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions  # type: ignore[import-untyped]
 from rest_framework.authentication import BaseAuthentication  # type: ignore[import-untyped]
 from rest_framework.permissions import BasePermission  # type: ignore[import-untyped]
 from rest_framework.request import Request  # type: ignore[import-untyped]
 
 from django_everreal import bearer
+from django_everreal import messages as texts
 from django_everreal.auth import customer_of_object
 from django_everreal.auth import scope_permissions
 from django_everreal.bearer import TokenIdentity
@@ -36,7 +36,7 @@ class HasEverRealScopes(BasePermission):  # type: ignore[misc]
     customer grants nothing on another's data.
     """
 
-    message = _("You do not have the EverReal scopes this action requires.")
+    message = texts.SCOPES_MISSING
 
     def get_required_scopes(self, request: Request, view: Any) -> Sequence[str] | str:
         """Override to vary the scopes, e.g. by ``request.method``."""
@@ -65,9 +65,7 @@ class HasEverRealScopes(BasePermission):  # type: ignore[misc]
 
 class EverRealUnavailableError(exceptions.APIException):  # type: ignore[misc]
     status_code = 503
-    default_detail = _(
-        "EverReal cannot be reached right now. Please try again in a moment."
-    )
+    default_detail = texts.UNREACHABLE
     default_code = "everreal_unavailable"
 
 
@@ -94,9 +92,7 @@ class EverRealTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
         except bearer.InvalidBearerToken as exc:
             request._request.everreal_token_error = "invalid_token"  # noqa: S105
             logger.info("EverReal bearer token refused: %s", exc)
-            raise exceptions.AuthenticationFailed(
-                _("The EverReal access token is not valid.")
-            ) from None
+            raise exceptions.AuthenticationFailed(texts.TOKEN_INVALID) from None
         except EverRealUnavailable as exc:
             raise EverRealUnavailableError() from exc
 

@@ -20,17 +20,18 @@ from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.utils.functional import Promise
 from django.utils.functional import cached_property
-from django.utils.translation import gettext_lazy as _
 
+from django_everreal import messages as texts
 from django_everreal.client import EverRealClient
 from django_everreal.exceptions import AccountNotLinked
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.exceptions import GraphQLError
 from django_everreal.exceptions import ReauthenticationRequired
 
-REAUTHENTICATION_REQUIRED = _("Your EverReal login has expired. Please log in again.")
-UNAVAILABLE = _("EverReal cannot be reached right now. Please try again in a moment.")
-REFUSED = _("EverReal could not answer this request.")
+#: Kept under their old names: sites import them.
+REAUTHENTICATION_REQUIRED = texts.REAUTHENTICATION_REQUIRED
+UNAVAILABLE = texts.UNREACHABLE
+REFUSED = texts.REFUSED
 
 
 class EverRealRequest(HttpRequest):

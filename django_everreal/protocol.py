@@ -22,6 +22,7 @@ from django_everreal import transport
 from django_everreal.conf import conf
 from django_everreal.exceptions import InvalidTokenResponse
 from django_everreal.exceptions import InvalidUserInfo
+from django_everreal.exceptions import TokenRefused as TokenRefused
 
 if TYPE_CHECKING:
     from django_everreal.models import Customer
@@ -155,14 +156,6 @@ class TokenError:
         return ", ".join(
             filter(None, [f"HTTP {self.status}", self.error, self.description])
         )
-
-
-class TokenRefused(Exception):
-    """The token endpoint answered with an error (``error`` holds its parts)."""
-
-    def __init__(self, error: TokenError) -> None:
-        super().__init__(f"EverReal's token endpoint refused ({error.codes}).")
-        self.error = error
 
 
 @sensitive_variables()

@@ -32,6 +32,7 @@ from django_everreal.exceptions import EverRealBadResponse
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.exceptions import InvalidTokenResponse
 from django_everreal.exceptions import ReauthenticationRequired
+from django_everreal.exceptions import RefreshTokenRejected as RefreshTokenRejected
 from django_everreal.models import TOKEN_FIELD_NAMES
 from django_everreal.models import Customer
 from django_everreal.models import TokenFields
@@ -49,10 +50,6 @@ _process_locks_guard = threading.Lock()
 
 #: EverReal's reason for refusing a grant to a user it has deactivated.
 INACTIVE_USER = "heimdall.validation.user.is.inactive"
-
-
-class RefreshTokenRejected(Exception):
-    """EverReal refused the refresh token: it is dead, only a new login helps."""
 
 
 class TokenStore:

@@ -13,62 +13,22 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.shortcuts import render
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from social_core.exceptions import SocialAuthBaseException
 from social_django import views as social_views
 
+from django_everreal import messages as texts
 from django_everreal.conf import conf
 from django_everreal.exceptions import UnknownCustomer
-from django_everreal.exceptions import heimdall_message
 from django_everreal.middleware import error_response
 
 logger = logging.getLogger("django_everreal")
 
-MESSAGES_BY_CODE: dict[str, Promise] = {
-    "authorization_declined": _("You cancelled the EverReal login."),
-    "missing_parameter": _("The EverReal login was interrupted. Please log in again."),
-    "session_context_missing": _(
-        "Your login session expired or was already used. Please log in again."
-    ),
-    "state_mismatch": _(
-        "Your login session expired or was already used. Please log in again."
-    ),
-    "authentication_disallowed": _(
-        "Your EverReal account may not log in to this site."
-    ),
-    "linked_to_another_customer": _(
-        "You are logged in with an EverReal account of another customer. "
-        "Log out first, then log in with this one."
-    ),
-    "unknown_customer": _("This site has no EverReal login for that customer."),
-    "connection_failed": _(
-        "EverReal cannot be reached right now. Please try again in a moment."
-    ),
-    "timeout": _("EverReal did not answer in time. Please try again in a moment."),
-    "unavailable": _(
-        "EverReal is unavailable right now. Please try again in a moment."
-    ),
-    "rate_limited": _("EverReal is busy right now. Please try again in a moment."),
-    "disconnect_disallowed": _(
-        "EverReal is the only way you log in to this site, so it cannot be "
-        "unlinked. Set a password first."
-    ),
-    "database_error": _(
-        "This site could not complete your login just now. Please try again in a moment."
-    ),
-    "malformed_response": _("EverReal sent an answer this site does not understand."),
-    "missing_claim": _("EverReal sent an answer this site does not understand."),
-    "invalid_setting": _(
-        "This site's EverReal login is misconfigured. Please tell the site's administrators."
-    ),
-    "missing_setting": _(
-        "This site's EverReal login is misconfigured. Please tell the site's administrators."
-    ),
-}
-DEFAULT_MESSAGE = _("The EverReal login failed. Please try again.")
-DISCONNECT_HEADING = _("EverReal stays linked")
+#: Kept under their old names: sites import them.
+MESSAGES_BY_CODE = texts.LOGIN_FAILURES
+DEFAULT_MESSAGE = texts.LOGIN_FAILED
+DISCONNECT_HEADING = texts.DISCONNECT_HEADING
 
 
 #: Seconds a client should wait before trying a login again that met a database error.
@@ -170,7 +130,7 @@ def error_message(exc: Exception) -> Promise:
         if exc.status_code == 401 and exc.stage == "token_exchange":
             # A bare 401 from the token endpoint: EverReal refused the client itself.
             return MESSAGES_BY_CODE["invalid_setting"]
-        return heimdall_message(exc.detail) or MESSAGES_BY_CODE.get(
+        return texts.heimdall_message(exc.detail) or MESSAGES_BY_CODE.get(
             exc.code, DEFAULT_MESSAGE
         )
     if isinstance(exc, requests.Timeout):

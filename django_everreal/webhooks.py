@@ -35,6 +35,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from django_everreal import protocol
 from django_everreal.conf import conf
+from django_everreal.exceptions import InvalidEnvelope as InvalidEnvelope
 from django_everreal.models import WebhookEvent
 from django_everreal.models import WebhookSubscription
 from django_everreal.signals import webhook_received
@@ -51,10 +52,6 @@ _PLACEHOLDER = "0" * 43
 _VISIBLE = re.compile(r"[\x21-\x7e]+")
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-
-
-class InvalidEnvelope(ValueError):
-    """A delivery that is not EverReal's envelope; the message names the field."""
 
 
 def new_token() -> str:

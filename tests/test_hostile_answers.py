@@ -45,7 +45,7 @@ from social_django.models import UserSocialAuth
 
 from django_everreal import protocol
 from django_everreal.client import EverRealClient
-from django_everreal.exceptions import HEIMDALL_MESSAGES
+from django_everreal.messages import HEIMDALL_MESSAGES
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.exceptions import ReauthenticationRequired
 from django_everreal.models import Account

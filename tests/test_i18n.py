@@ -31,7 +31,7 @@ from django_everreal import sync
 from django_everreal.admin import TOKEN_FIELDS
 from django_everreal.admin import AccountInline
 from django_everreal.admin import token_state
-from django_everreal.exceptions import HEIMDALL_MESSAGES
+from django_everreal.messages import HEIMDALL_MESSAGES
 from django_everreal.middleware import REAUTHENTICATION_REQUIRED
 from django_everreal.middleware import UNAVAILABLE
 from django_everreal.models import Account

@@ -209,7 +209,7 @@ def test_errors_never_show_secrets(client, everreal_login, everreal_fake):
 
 
 def test_every_login_error_of_everreal_has_a_message():
-    from django_everreal.exceptions import heimdall_message
+    from django_everreal.messages import heimdall_message
     from django_everreal.testing import errors
 
     api_only = {code for code in errors.ALL if ".access.token." in code}

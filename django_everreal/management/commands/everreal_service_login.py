@@ -32,7 +32,7 @@ from django_everreal.conf import conf
 from django_everreal.customers import get_customer
 from django_everreal.exceptions import InvalidTokenResponse
 from django_everreal.exceptions import UnknownCustomer
-from django_everreal.exceptions import heimdall_message
+from django_everreal.messages import heimdall_message
 from django_everreal.models import Customer
 from django_everreal.models import ServiceAccount
 from django_everreal.transport import Deadline
