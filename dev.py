@@ -7,7 +7,8 @@
                            # database, SQLite by default)
     python3 dev.py lint    # ruff and mypy
     python3 dev.py bench   # the benchmarks: login sync on SQLite and PostgreSQL,
-                           # calls to EverReal (bench sync|outbound runs one;
+                           # calls to EverReal, API requests with EverReal
+                           # tokens (bench sync|outbound|bearer runs one;
                            # --rounds N; writes benchmarks/results/*.txt)
 
 Each task creates ``.venv`` beside this file on first use and installs what it

@@ -1,9 +1,10 @@
-"""``python -m benchmarks [sync|outbound] [options]``: both benchmarks, or one.
+"""``python -m benchmarks [sync|outbound|bearer] [options]``: every benchmark, or one.
 
-    python3 dev.py bench                 # both, each with its defaults
-    python3 dev.py bench --rounds N      # both, N rounds each
+    python3 dev.py bench                 # all, each with its defaults
+    python3 dev.py bench --rounds N      # all, N rounds each
     python3 dev.py bench sync [...]      # the login sync (see benchmarks.run)
     python3 dev.py bench outbound [...]  # calls to EverReal (see benchmarks.outbound)
+    python3 dev.py bench bearer [...]    # API requests with EverReal tokens (benchmarks.bearer)
 
 Named, a benchmark takes all of its own options (``bench sync --help``).
 """
@@ -14,12 +15,14 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from benchmarks import bearer
 from benchmarks import outbound
 from benchmarks import run
 
 BENCHMARKS: dict[str, Callable[[list[str] | None], int]] = {
     "sync": run.main,
     "outbound": outbound.main,
+    "bearer": bearer.main,
 }
 
 

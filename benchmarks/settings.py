@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "social_django",
     "django_everreal",
+    # The baseline of ``bench bearer``: DRF's own tokens.
+    "rest_framework",
+    "rest_framework.authtoken",
 ]
 
 SOCIAL_AUTH_EVERREAL_KEY = "bench-client"
