@@ -45,9 +45,9 @@ from social_django.models import UserSocialAuth
 
 from django_everreal import protocol
 from django_everreal.client import EverRealClient
-from django_everreal.messages import HEIMDALL_MESSAGES
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.exceptions import ReauthenticationRequired
+from django_everreal.messages import HEIMDALL_MESSAGES
 from django_everreal.models import Account
 from django_everreal.models import Company
 from django_everreal.models import Partner
