@@ -39,28 +39,38 @@ PIP_INSTALL = [
     "--quiet",
     "--disable-pip-version-check",
 ]
-EXTRAS = {"demo": "webhooks", "test": "test", "lint": "test,lint", "bench": "test"}
+#: What each task installs: the package's extras, and the development
+#: dependency groups of pyproject.toml (PEP 735, never published).
+NEEDS = {
+    "demo": ("webhooks", ""),
+    "test": ("", "test"),
+    "lint": ("", "lint"),
+    "bench": ("", "test"),
+}
 
 
-def ensure_installed(extras: str) -> None:
-    """Install the package and *extras* into .venv unless already done."""
+def ensure_installed(extras: str, groups: str) -> None:
+    """Install the package with *extras* and the dependency *groups* into .venv, once."""
     if not PYTHON.exists():
         print(f"Creating {VENV} ...", flush=True)
         venv.create(VENV, with_pip=True)
-    digest = hashlib.sha256()
-    for name in ("setup.cfg", "pyproject.toml"):
-        digest.update((ROOT / name).read_bytes())
-    wanted = set(filter(None, extras.split(",")))
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = {f"x-{e}" for e in filter(None, extras.split(","))} | {
+        f"g-{g}" for g in filter(None, groups.split(","))
+    }
     for stamp in VENV.glob(".installed-*"):
         done = set(filter(None, stamp.name.removeprefix(".installed-").split(",")))
-        if wanted <= done and stamp.read_text() == digest.hexdigest():
+        if wanted <= done and stamp.read_text() == digest:
             return
-    stamp = VENV / f".installed-{extras}"
+    stamp = VENV / f".installed-{','.join(sorted(wanted))}"
     target = f".[{extras}]" if extras else "."
-    print(f"Installing {target} into {VENV} ...", flush=True)
-    subprocess.run([*PIP_INSTALL, "--upgrade", "pip"], check=True, cwd=ROOT)
-    subprocess.run([*PIP_INSTALL, "--editable", target], check=True, cwd=ROOT)
-    stamp.write_text(digest.hexdigest())
+    print(f"Installing {target} {groups} into {VENV} ...", flush=True)
+    subprocess.run([*PIP_INSTALL, "--upgrade", "pip>=25.1"], check=True, cwd=ROOT)
+    group_args = [f"--group={g}" for g in filter(None, groups.split(","))]
+    subprocess.run(
+        [*PIP_INSTALL, "--editable", target, *group_args], check=True, cwd=ROOT
+    )
+    stamp.write_text(digest)
 
 
 def ensure_requirements(path: Path) -> None:
@@ -111,12 +121,12 @@ def main() -> int:
         print(__doc__)
         return 2
     task = sys.argv[1]
-    extras = EXTRAS[task]
+    extras, groups = NEEDS[task]
     if task == "test" and os.environ.get("EVERREAL_TEST_DATABASE") == "mariadb":
         # mysqlclient builds from source (a compiler, pkg-config and MariaDB's
         # headers: .ci/run installs them), so only MariaDB runs need it.
-        extras += ",mariadb"
-    ensure_installed(extras)
+        extras = "mariadb"
+    ensure_installed(extras, groups)
     return TASKS[task](sys.argv[2:])
 
 
