@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from importlib.util import find_spec
@@ -23,7 +25,9 @@ from django.urls import resolve
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
+from django_everreal.conf import SETTINGS
 from django_everreal.conf import SUBDOMAIN_RE
+from django_everreal.conf import Setting
 from django_everreal.conf import conf
 from django_everreal.crypto import TokenDecryptionError
 from django_everreal.models import Customer
@@ -48,10 +52,29 @@ def settings_customer_named() -> bool:
 
 
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
+    mistyped = check_setting_types()
+    # A check of a setting's value says nothing new about a value of the wrong type.
+    value_checks: tuple[
+        tuple[Callable[[], list[checks.CheckMessage]], set[str]], ...
+    ] = (
+        (
+            check_credentials,
+            {"SOCIAL_AUTH_EVERREAL_KEY", "SOCIAL_AUTH_EVERREAL_SECRET"},
+        ),
+        (
+            check_origin,
+            {"SOCIAL_AUTH_EVERREAL_SUBDOMAIN", "SOCIAL_AUTH_EVERREAL_BASE_URL"},
+        ),
+        (check_redirect_uri, {"SOCIAL_AUTH_EVERREAL_REDIRECT_URI"}),
+    )
     return [
-        *check_credentials(),
-        *check_origin(),
-        *check_redirect_uri(),
+        *mistyped.values(),
+        *(
+            message
+            for check, names in value_checks
+            if not names & mistyped.keys()
+            for message in check()
+        ),
         *check_token_request_format(),
         *check_authentication_backends(),
         *check_pipeline(),
@@ -60,6 +83,131 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         *check_error_reports(),
         *check_webhooks(),
     ]
+
+
+#: What each kind of setting must be, as the check's messages say it.
+KIND_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number (int or float)",
+    "bool": "True or False",
+    "strings": "a list of strings",
+    "dict": "a dict",
+}
+LIST_TYPES = (list, tuple, set, frozenset)
+
+
+def check_setting_types() -> dict[str, checks.CheckMessage]:
+    """Every ``EVERREAL_*`` and ``SOCIAL_AUTH_EVERREAL_*`` setting of the wrong type or range.
+
+    The properties of ``conf`` convert what they read (``float("ten")``,
+    ``frozenset("superadmin_all")``), so a wrong value would otherwise fail
+    at the first API call, or worse, silently mean something else. Settings
+    with a check of their own (``Setting.checked_by``) are left to it. Keyed
+    by the setting's name, one message each.
+    """
+    messages: dict[str, checks.CheckMessage] = {}
+    for setting in SETTINGS.values():
+        if setting.checked_by or not hasattr(settings, setting.name):
+            continue
+        value = getattr(settings, setting.name)
+        if value is None and setting.nullable:
+            continue
+        message = setting_type_error(setting, value)
+        if message is not None:
+            messages[setting.name] = message
+    return messages
+
+
+def setting_type_error(setting: Setting, value: Any) -> checks.CheckMessage | None:
+    """The error for *value* of *setting*, or ``None`` when it is fine.
+
+    A string setting's value is never shown: it could be the client secret.
+    """
+    name, kind = setting.name, setting.kind
+    expected = KIND_NAMES[kind]
+    got = type(value).__name__
+    default = f"Remove it to use the default, {default_text(setting)}."
+    if kind == "str":
+        if isinstance(value, str):
+            return None
+        return checks.Error(
+            f"{name} must be {expected}, not {got}.",
+            hint=f"Give it as a str, e.g. from os.environ. {default}",
+            id="everreal.E012",
+        )
+    if kind in {"int", "float"}:
+        return number_error(setting, value)
+    if kind == "strings":
+        if isinstance(value, str):
+            return None
+        if isinstance(value, LIST_TYPES):
+            wrong = [
+                f"{index}: {type(item).__name__}"
+                for index, item in enumerate(value)
+                if not isinstance(item, str)
+            ]
+            if not wrong:
+                return None
+            problem = f"holds items that are not strings ({', '.join(wrong)})"
+        else:
+            problem = f"is {got}"
+        return checks.Error(
+            f"{name} must be {expected} (or one string); it {problem}.",
+            hint=f'For example ["company_user", "company_admin"]. {default}',
+            id="everreal.E015",
+        )
+    if kind == "bool":
+        if isinstance(value, bool):
+            return None
+        shown = f" {value!r}" if isinstance(value, (str, int, float)) else ""
+        return checks.Error(
+            f"{name} must be {expected}, not {got}{shown}.",
+            hint=f"Write True or False without quotes. {default}",
+            id="everreal.E016",
+        )
+    # Dicts have a check of their own (EVERREAL_WEBHOOKS: everreal.E009).
+    return None
+
+
+def default_text(setting: Setting) -> str:
+    """The default as a site would write it: ``[]``, not the table's immutable ``()``."""
+    default = setting.default
+    return repr(list(default) if isinstance(default, tuple) else default)
+
+
+def number_error(setting: Setting, value: Any) -> checks.CheckMessage | None:
+    """A number setting's type (E013) or range (E014) error; bools are not numbers here."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (setting.kind == "int" and not isinstance(value, int))
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
+        # Numbers, and numbers in quotes, are no secrets: show them.
+        shown = f" {value!r}" if isinstance(value, (str, int, float)) else ""
+        return checks.Error(
+            f"{setting.name} must be {KIND_NAMES[setting.kind]}, "
+            f"not {type(value).__name__}{shown}.",
+            hint=(
+                f"Write the number without quotes, e.g. {default_text(setting)} "
+                "(the default)."
+            ),
+            id="everreal.E013",
+        )
+    minimum = setting.minimum
+    if (
+        minimum is None
+        or value > minimum
+        or (value == minimum and not setting.above_minimum)
+    ):
+        return None
+    bound = "greater than" if setting.above_minimum else "at least"
+    return checks.Error(
+        f"{setting.name} must be {bound} {minimum:g}; got {value!r}.",
+        hint=f"Remove it to use the default, {default_text(setting)}.",
+        id="everreal.E014",
+    )
 
 
 def check_webhooks() -> list[checks.CheckMessage]:
@@ -88,7 +236,8 @@ def check_webhooks() -> list[checks.CheckMessage]:
         ]
     messages: list[checks.CheckMessage] = []
     try:
-        conf.WEBHOOK_BASE_URL  # noqa: B018 (the property validates)
+        if "EVERREAL_WEBHOOK_BASE_URL" not in check_setting_types():  # else E012
+            conf.WEBHOOK_BASE_URL  # noqa: B018 (the property validates)
     except ImproperlyConfigured as exc:
         messages.append(
             checks.Error(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
+from typing import Literal
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -13,38 +16,128 @@ SUBDOMAIN_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 
 DEFAULT_SCOPE = ("offline_access", "*")
 
+#: What a setting's value must be: ``"strings"`` is a list of strings, or one
+#: string (space-separated where it lists scopes).
+Kind = Literal["str", "int", "float", "bool", "strings", "dict"]
+
+
+@dataclass(frozen=True, eq=False)
+class Setting:
+    """One setting as a site writes it: the properties read it, the system check checks it.
+
+    One table, so that a default or an accepted type cannot differ between
+    the code that uses a setting and the check that vouches for it.
+    """
+
+    name: str
+    kind: Kind
+    default: Any
+    #: The smallest sensible number; ``None``: any number.
+    minimum: float | None = None
+    #: Whether the minimum itself is too small (a timeout of 0 s never succeeds).
+    above_minimum: bool = False
+    #: ``None`` (or any empty value) means the default, as the property reads it.
+    nullable: bool = False
+    #: The id of the system check that checks this setting's value in full.
+    checked_by: str | None = None
+
+
+SETTINGS: dict[str, Setting] = {
+    setting.name: setting
+    for setting in (
+        Setting("SOCIAL_AUTH_EVERREAL_KEY", "str", "", nullable=True),
+        Setting("SOCIAL_AUTH_EVERREAL_SECRET", "str", "", nullable=True),
+        Setting("SOCIAL_AUTH_EVERREAL_SUBDOMAIN", "str", "", nullable=True),
+        Setting("SOCIAL_AUTH_EVERREAL_BASE_URL", "str", "", nullable=True),
+        Setting("SOCIAL_AUTH_EVERREAL_SCOPE", "strings", (), nullable=True),
+        Setting("SOCIAL_AUTH_EVERREAL_REDIRECT_URI", "str", "", nullable=True),
+        Setting(
+            "SOCIAL_AUTH_EVERREAL_TOKEN_REQUEST_FORMAT",
+            "str",
+            "json",
+            checked_by="everreal.E005",
+        ),
+        Setting("EVERREAL_SUPERUSER_SCOPES", "strings", (), nullable=True),
+        Setting(
+            "EVERREAL_TOKEN_KEYS",
+            "strings",
+            (),
+            nullable=True,
+            checked_by="everreal.E008",
+        ),
+        Setting("EVERREAL_REFRESH_LEEWAY", "int", 60, minimum=0),
+        Setting("EVERREAL_TIMEOUT", "float", 10, minimum=0, above_minimum=True),
+        Setting("EVERREAL_DEADLINE", "float", 20, minimum=0, above_minimum=True),
+        Setting("EVERREAL_REFRESH_COOLDOWN", "float", 5, minimum=0),
+        Setting("EVERREAL_RETRIES", "int", 2, minimum=0),
+        Setting("EVERREAL_RETRY_BACKOFF", "float", 0.5, minimum=0),
+        Setting("EVERREAL_MAX_RATE_LIMIT_WAIT", "float", 10, minimum=0),
+        Setting(
+            "EVERREAL_WEBHOOKS", "dict", {}, nullable=True, checked_by="everreal.E009"
+        ),
+        Setting("EVERREAL_WEBHOOK_BASE_URL", "str", "", nullable=True),
+        Setting("EVERREAL_WEBHOOK_MAX_BODY", "int", 1024 * 1024, minimum=1),
+        Setting("EVERREAL_WEBHOOK_MAX_ATTEMPTS", "int", 5, minimum=1),
+        Setting("EVERREAL_WEBHOOK_RETRY_BACKOFF", "float", 30, minimum=0),
+        Setting("EVERREAL_WEBHOOK_LEASE", "float", 600, minimum=1),
+        Setting("EVERREAL_TOKEN_CACHE", "str", "default"),
+        Setting("EVERREAL_TOKEN_CACHE_TIMEOUT", "float", 300, minimum=0),
+        Setting("EVERREAL_TOKEN_NEGATIVE_CACHE_TIMEOUT", "float", 30, minimum=0),
+        Setting("EVERREAL_TOKEN_AUDIENCES", "strings", (), nullable=True),
+        Setting("EVERREAL_TOKEN_CREATE_USERS", "bool", True),
+        Setting("EVERREAL_TOKEN_CUSTOMER_HEADER", "str", "X-EverReal-Customer"),
+        Setting("EVERREAL_TOKEN_LOCK_WAIT", "float", 5, minimum=0),
+    )
+}
+"""Every ``SOCIAL_AUTH_EVERREAL_*`` and ``EVERREAL_*`` setting the app reads."""
+
+
+def setting_value(name: str) -> Any:
+    """The site's value of the setting *name*, or its default from ``SETTINGS``."""
+    setting = SETTINGS[name]
+    value = getattr(settings, name, setting.default)
+    if setting.nullable and not value:
+        return setting.default
+    return value
+
+
+def scopes(value: Any) -> list[str]:
+    """A list of scopes as settings give it: a list, or one space-separated string."""
+    if isinstance(value, str):
+        return value.split()
+    return [str(scope) for scope in value]
+
 
 class Settings:
     @property
     def KEY(self) -> str:
-        return str(getattr(settings, "SOCIAL_AUTH_EVERREAL_KEY", "") or "")
+        return str(setting_value("SOCIAL_AUTH_EVERREAL_KEY"))
 
     @property
     def SECRET(self) -> str:
-        return str(getattr(settings, "SOCIAL_AUTH_EVERREAL_SECRET", "") or "")
+        return str(setting_value("SOCIAL_AUTH_EVERREAL_SECRET"))
 
     @property
     def SUBDOMAIN(self) -> str:
-        return str(getattr(settings, "SOCIAL_AUTH_EVERREAL_SUBDOMAIN", "") or "")
+        return str(setting_value("SOCIAL_AUTH_EVERREAL_SUBDOMAIN"))
 
     @property
     def BASE_URL(self) -> str:
-        return str(getattr(settings, "SOCIAL_AUTH_EVERREAL_BASE_URL", "") or "")
+        return str(setting_value("SOCIAL_AUTH_EVERREAL_BASE_URL"))
 
     @property
     def SCOPE(self) -> list[str]:
         """The scopes requested at login: EverReal's default plus any extra ones."""
-        extra = getattr(settings, "SOCIAL_AUTH_EVERREAL_SCOPE", ()) or ()
-        if isinstance(extra, str):
-            extra = extra.split()
-        scopes = list(DEFAULT_SCOPE)
-        scopes.extend(scope for scope in extra if scope not in scopes)
-        return scopes
+        requested = list(DEFAULT_SCOPE)
+        for scope in scopes(setting_value("SOCIAL_AUTH_EVERREAL_SCOPE")):
+            if scope not in requested:
+                requested.append(scope)
+        return requested
 
     @property
     def REDIRECT_URI(self) -> str:
         """The callback URL registered with EverReal, used verbatim."""
-        return str(getattr(settings, "SOCIAL_AUTH_EVERREAL_REDIRECT_URI", "") or "")
+        return str(setting_value("SOCIAL_AUTH_EVERREAL_REDIRECT_URI"))
 
     @property
     def LOGIN_ERROR_URL(self) -> str:
@@ -57,17 +150,20 @@ class Settings:
 
     @property
     def TOKEN_REQUEST_FORMAT(self) -> str:
-        return str(
-            getattr(settings, "SOCIAL_AUTH_EVERREAL_TOKEN_REQUEST_FORMAT", "json")
-        )
+        return str(setting_value("SOCIAL_AUTH_EVERREAL_TOKEN_REQUEST_FORMAT"))
 
     @property
     def SUPERUSER_SCOPES(self) -> frozenset[str]:
-        return frozenset(getattr(settings, "EVERREAL_SUPERUSER_SCOPES", ()) or ())
+        """Scopes that grant every permission: a list, or a space-separated string.
+
+        A string is split, not iterated: ``"superadmin_all"`` would otherwise
+        become a set of single letters, and a user with the scope ``"a"`` a superuser.
+        """
+        return frozenset(scopes(setting_value("EVERREAL_SUPERUSER_SCOPES")))
 
     @property
     def TOKEN_KEYS(self) -> list[str]:
-        return list(getattr(settings, "EVERREAL_TOKEN_KEYS", ()) or ())
+        return list(setting_value("EVERREAL_TOKEN_KEYS"))
 
     @property
     def SECRET_KEYS(self) -> list[str]:
@@ -76,12 +172,12 @@ class Settings:
 
     @property
     def REFRESH_LEEWAY(self) -> int:
-        return int(getattr(settings, "EVERREAL_REFRESH_LEEWAY", 60))
+        return int(setting_value("EVERREAL_REFRESH_LEEWAY"))
 
     @property
     def TIMEOUT(self) -> float:
         """Seconds one attempt at EverReal may take in all: connect, headers and body."""
-        return float(getattr(settings, "EVERREAL_TIMEOUT", 10))
+        return float(setting_value("EVERREAL_TIMEOUT"))
 
     @property
     def DEADLINE(self) -> float:
@@ -89,32 +185,32 @@ class Settings:
 
         Keep it below the web server's worker timeout (gunicorn: 30 s).
         """
-        return float(getattr(settings, "EVERREAL_DEADLINE", 20))
+        return float(setting_value("EVERREAL_DEADLINE"))
 
     @property
     def REFRESH_COOLDOWN(self) -> float:
         """Seconds after a failed refresh during which callers fail fast instead of retrying."""
-        return max(float(getattr(settings, "EVERREAL_REFRESH_COOLDOWN", 5)), 0.0)
+        return max(float(setting_value("EVERREAL_REFRESH_COOLDOWN")), 0.0)
 
     @property
     def RETRIES(self) -> int:
         """Extra attempts of an idempotent API call after a network error or 502/503/504."""
-        return max(int(getattr(settings, "EVERREAL_RETRIES", 2)), 0)
+        return max(int(setting_value("EVERREAL_RETRIES")), 0)
 
     @property
     def RETRY_BACKOFF(self) -> float:
         """Seconds before the first retry; each further retry waits twice as long."""
-        return max(float(getattr(settings, "EVERREAL_RETRY_BACKOFF", 0.5)), 0.0)
+        return max(float(setting_value("EVERREAL_RETRY_BACKOFF")), 0.0)
 
     @property
     def MAX_RATE_LIMIT_WAIT(self) -> float:
         """The longest wait for EverReal's rate limit before giving up with an error."""
-        return max(float(getattr(settings, "EVERREAL_MAX_RATE_LIMIT_WAIT", 10)), 0.0)
+        return max(float(setting_value("EVERREAL_MAX_RATE_LIMIT_WAIT")), 0.0)
 
     @property
     def WEBHOOKS(self) -> dict[str, list[str]]:
         """Event types to register, by the name of the service account that registers them."""
-        value = getattr(settings, "EVERREAL_WEBHOOKS", {}) or {}
+        value = setting_value("EVERREAL_WEBHOOKS")
         if not isinstance(value, dict):
             raise ImproperlyConfigured(
                 "EVERREAL_WEBHOOKS must be a dict of service account names to "
@@ -128,7 +224,7 @@ class Settings:
     @property
     def WEBHOOK_BASE_URL(self) -> str:
         """This site's origin as EverReal reaches it; default: the redirect URI's."""
-        value = str(getattr(settings, "EVERREAL_WEBHOOK_BASE_URL", "") or "")
+        value = str(setting_value("EVERREAL_WEBHOOK_BASE_URL"))
         if value:
             return validate_base_url(value, setting="EVERREAL_WEBHOOK_BASE_URL")
         parts = urlsplit(self.REDIRECT_URI)
@@ -142,62 +238,58 @@ class Settings:
     @property
     def WEBHOOK_MAX_BODY(self) -> int:
         """Bytes a delivery may have; a longer one is refused with 413."""
-        return int(getattr(settings, "EVERREAL_WEBHOOK_MAX_BODY", 1024 * 1024))
+        return int(setting_value("EVERREAL_WEBHOOK_MAX_BODY"))
 
     @property
     def WEBHOOK_MAX_ATTEMPTS(self) -> int:
         """Times an event's handlers run before it is marked failed."""
-        return max(int(getattr(settings, "EVERREAL_WEBHOOK_MAX_ATTEMPTS", 5)), 1)
+        return max(int(setting_value("EVERREAL_WEBHOOK_MAX_ATTEMPTS")), 1)
 
     @property
     def WEBHOOK_RETRY_BACKOFF(self) -> float:
         """Seconds before the first retry of a failed event; each further one doubles."""
-        return max(float(getattr(settings, "EVERREAL_WEBHOOK_RETRY_BACKOFF", 30)), 0.0)
+        return max(float(setting_value("EVERREAL_WEBHOOK_RETRY_BACKOFF")), 0.0)
 
     @property
     def WEBHOOK_LEASE(self) -> float:
         """Seconds a worker may process an event before it counts as dead and the event runs again."""
-        return max(float(getattr(settings, "EVERREAL_WEBHOOK_LEASE", 600)), 1.0)
+        return max(float(setting_value("EVERREAL_WEBHOOK_LEASE")), 1.0)
 
     @property
     def TOKEN_CACHE(self) -> str:
         """The alias in ``CACHES`` that keeps validated bearer tokens."""
-        return str(getattr(settings, "EVERREAL_TOKEN_CACHE", "default"))
+        return str(setting_value("EVERREAL_TOKEN_CACHE"))
 
     @property
     def TOKEN_CACHE_TIMEOUT(self) -> float:
         """The longest a validated bearer token is believed without asking EverReal again."""
-        return max(float(getattr(settings, "EVERREAL_TOKEN_CACHE_TIMEOUT", 300)), 0.0)
+        return max(float(setting_value("EVERREAL_TOKEN_CACHE_TIMEOUT")), 0.0)
 
     @property
     def TOKEN_NEGATIVE_CACHE_TIMEOUT(self) -> float:
         """How long a refused bearer token stays refused without asking EverReal again."""
-        return max(
-            float(getattr(settings, "EVERREAL_TOKEN_NEGATIVE_CACHE_TIMEOUT", 30)), 0.0
-        )
+        return max(float(setting_value("EVERREAL_TOKEN_NEGATIVE_CACHE_TIMEOUT")), 0.0)
 
     @property
     def TOKEN_AUDIENCES(self) -> list[str]:
         """Client ids, besides the customer's own, whose tokens the API accepts."""
-        value = getattr(settings, "EVERREAL_TOKEN_AUDIENCES", ()) or ()
+        value = setting_value("EVERREAL_TOKEN_AUDIENCES")
         return [value] if isinstance(value, str) else [str(v) for v in value]
 
     @property
     def TOKEN_CREATE_USERS(self) -> bool:
         """Whether a bearer token of an EverReal user unknown here creates a Django user."""
-        return bool(getattr(settings, "EVERREAL_TOKEN_CREATE_USERS", True))
+        return bool(setting_value("EVERREAL_TOKEN_CREATE_USERS"))
 
     @property
     def TOKEN_CUSTOMER_HEADER(self) -> str:
         """The request header naming the customer of a bearer token (its subdomain)."""
-        return str(
-            getattr(settings, "EVERREAL_TOKEN_CUSTOMER_HEADER", "X-EverReal-Customer")
-        )
+        return str(setting_value("EVERREAL_TOKEN_CUSTOMER_HEADER"))
 
     @property
     def TOKEN_LOCK_WAIT(self) -> float:
         """Seconds a request waits for another one validating the same new token."""
-        return max(float(getattr(settings, "EVERREAL_TOKEN_LOCK_WAIT", 5)), 0.0)
+        return max(float(setting_value("EVERREAL_TOKEN_LOCK_WAIT")), 0.0)
 
     @property
     def origin(self) -> str:

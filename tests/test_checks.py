@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -13,10 +15,14 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from django_everreal.checks import check_registry
+from django_everreal.checks import check_setting_types
 from django_everreal.checks import check_settings
+from django_everreal.conf import SETTINGS
 from django_everreal.models import Customer
 from django_everreal.redaction import EverRealExceptionReporter
 from django_everreal.redaction import EverRealExceptionReporterFilter
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def ids() -> list[str]:
@@ -501,3 +507,213 @@ def test_webhooks_need_the_task_framework(settings, monkeypatch):
     settings.EVERREAL_WEBHOOKS = {"hooks": ["LISTING_CREATED"]}
     monkeypatch.setattr("django_everreal.checks.find_spec", lambda name: None)
     assert ids() == ["everreal.E011"]
+
+
+# The type and range of every setting.
+
+
+def test_every_setting_conf_reads_is_in_the_table():
+    """The table is what the check checks: a setting read beside it would go unchecked."""
+    source = (ROOT / "django_everreal" / "conf.py").read_text()
+    read = set(re.findall(r'"((?:SOCIAL_AUTH_EVERREAL|EVERREAL)_[A-Z_]+)"', source))
+    assert read == set(SETTINGS)
+
+
+def test_the_readme_states_the_type_the_check_checks():
+    """That each setting is documented at all, tests/test_readme.py checks."""
+    readme = (ROOT / "README.rst").read_text()
+    documented_types = {
+        "str": "``str``",
+        "int": "``int``",
+        "float": "``float``",
+        "bool": "``bool``",
+        "strings": "``list[str]``",
+        "dict": "``dict[",
+    }
+    for setting in SETTINGS.values():
+        heading = f"``{setting.name}``\n{'-' * (len(setting.name) + 4)}\n"
+        if heading not in readme:
+            continue
+        section = readme.split(heading, 1)[1].split("\n\n``", 1)[0]
+        assert f"Type: {documented_types[setting.kind]}" in section, setting.name
+
+
+def test_the_defaults_pass(settings):
+    for setting in SETTINGS.values():
+        setattr(settings, setting.name, setting.default)
+    settings.SOCIAL_AUTH_EVERREAL_KEY = "demo-client"
+    settings.SOCIAL_AUTH_EVERREAL_SECRET = "demo-secret"
+    settings.SOCIAL_AUTH_EVERREAL_SUBDOMAIN = "demo"
+    settings.SOCIAL_AUTH_EVERREAL_REDIRECT_URI = (
+        "http://localhost:8000/auth/complete/everreal/"
+    )
+    assert check_setting_types() == {}
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("EVERREAL_TIMEOUT", "ten"),
+        ("EVERREAL_TIMEOUT", "10"),
+        ("EVERREAL_TIMEOUT", None),
+        ("EVERREAL_TIMEOUT", float("nan")),
+        ("EVERREAL_DEADLINE", float("inf")),
+        ("EVERREAL_RETRIES", 1.5),
+        ("EVERREAL_WEBHOOK_MAX_BODY", "1 MiB"),
+        ("EVERREAL_TOKEN_LOCK_WAIT", [5]),
+    ],
+)
+def test_a_wrong_number(settings, name, value):
+    setattr(settings, name, value)
+    [message] = check_settings()
+    assert message.id == "everreal.E013"
+    assert message.msg.startswith(f"{name} must be ")
+    assert message.hint
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_a_bool_is_not_a_number(settings, value):
+    settings.EVERREAL_RETRIES = value
+    [message] = check_settings()
+    assert message.id == "everreal.E013"
+    assert message.msg == f"EVERREAL_RETRIES must be an integer, not bool {value}."
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("EVERREAL_REFRESH_LEEWAY", -1, "at least 0"),
+        ("EVERREAL_RETRY_BACKOFF", -0.5, "at least 0"),
+        ("EVERREAL_TIMEOUT", 0, "greater than 0"),
+        ("EVERREAL_DEADLINE", -20.0, "greater than 0"),
+        ("EVERREAL_WEBHOOK_MAX_ATTEMPTS", 0, "at least 1"),
+        ("EVERREAL_TOKEN_CACHE_TIMEOUT", -300, "at least 0"),
+    ],
+)
+def test_a_number_out_of_range(settings, name, value, expected):
+    setattr(settings, name, value)
+    [message] = check_settings()
+    assert message.id == "everreal.E014"
+    assert message.msg == f"{name} must be {expected}; got {value!r}."
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("EVERREAL_REFRESH_LEEWAY", 0),
+        ("EVERREAL_RETRIES", 0),
+        ("EVERREAL_REFRESH_COOLDOWN", 0),
+        ("EVERREAL_TIMEOUT", 0.1),
+        ("EVERREAL_DEADLINE", 20),
+        ("EVERREAL_WEBHOOK_LEASE", 1),
+    ],
+)
+def test_numbers_at_their_bounds_pass(settings, name, value):
+    setattr(settings, name, value)
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("EVERREAL_SUPERUSER_SCOPES", "superadmin_all"),
+        ("EVERREAL_SUPERUSER_SCOPES", ("superadmin_all", "company_admin")),
+        ("EVERREAL_SUPERUSER_SCOPES", {"superadmin_all"}),
+        ("SOCIAL_AUTH_EVERREAL_SCOPE", "company_user message_templates_all"),
+        ("SOCIAL_AUTH_EVERREAL_SCOPE", None),
+        ("EVERREAL_TOKEN_AUDIENCES", "mobile-app"),
+    ],
+)
+def test_a_string_or_a_list_of_strings_passes(settings, name, value):
+    setattr(settings, name, value)
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("EVERREAL_SUPERUSER_SCOPES", ["superadmin_all", 1], "(1: int)"),
+        ("SOCIAL_AUTH_EVERREAL_SCOPE", [b"company_user"], "(0: bytes)"),
+        ("EVERREAL_TOKEN_AUDIENCES", [None, "app"], "(0: NoneType)"),
+    ],
+)
+def test_a_list_of_non_strings(settings, name, value, problem):
+    setattr(settings, name, value)
+    [message] = check_settings()
+    assert message.id == "everreal.E015"
+    assert message.msg.startswith(f"{name} must be a list of strings")
+    assert message.msg.endswith(f"holds items that are not strings {problem}.")
+
+
+@pytest.mark.parametrize("value", [5, {"superadmin_all": True}, b"superadmin_all"])
+def test_not_a_list_at_all(settings, value):
+    settings.EVERREAL_SUPERUSER_SCOPES = value
+    [message] = check_settings()
+    assert message.id == "everreal.E015"
+    assert f"it is {type(value).__name__}." in message.msg
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SOCIAL_AUTH_EVERREAL_KEY",
+        "SOCIAL_AUTH_EVERREAL_REDIRECT_URI",
+        "EVERREAL_WEBHOOK_BASE_URL",
+        "EVERREAL_TOKEN_CACHE",
+        "EVERREAL_TOKEN_CUSTOMER_HEADER",
+    ],
+)
+def test_a_string_of_the_wrong_type(settings, name):
+    setattr(settings, name, 12345)
+    # A check of the value itself (E001, E004) does not repeat the type error.
+    assert ids() == ["everreal.E012"]
+
+
+def test_a_secret_of_the_wrong_type_is_not_shown(settings):
+    settings.SOCIAL_AUTH_EVERREAL_SECRET = b"demo-secret"
+    [message] = check_settings()
+    assert message.id == "everreal.E012"
+    assert "demo-secret" not in f"{message.msg} {message.hint}"
+    assert "not bytes" in message.msg
+
+
+def test_none_means_the_default_where_conf_reads_it_so(settings):
+    settings.SOCIAL_AUTH_EVERREAL_BASE_URL = None
+    settings.EVERREAL_WEBHOOK_BASE_URL = None
+    settings.EVERREAL_TOKEN_AUDIENCES = None
+    assert ids() == []
+
+
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_a_wrong_boolean(settings, value):
+    settings.EVERREAL_TOKEN_CREATE_USERS = value
+    [message] = check_settings()
+    assert message.id == "everreal.E016"
+    assert message.msg.startswith("EVERREAL_TOKEN_CREATE_USERS must be True or False")
+
+
+def test_settings_with_a_check_of_their_own_are_reported_once(settings):
+    settings.SOCIAL_AUTH_EVERREAL_TOKEN_REQUEST_FORMAT = 5
+    settings.EVERREAL_TOKEN_KEYS = "not-a-list"
+    settings.EVERREAL_WEBHOOKS = ["LISTING_CREATED"]
+    assert sorted(ids()) == ["everreal.E005", "everreal.E008", "everreal.E009"]
+
+
+def test_each_wrong_setting_is_reported(settings):
+    settings.EVERREAL_TIMEOUT = "ten"
+    settings.EVERREAL_SUPERUSER_SCOPES = [1]
+    settings.EVERREAL_RETRIES = -1
+    messages = check_settings()
+    assert sorted(message.id or "" for message in messages) == [
+        "everreal.E013",
+        "everreal.E014",
+        "everreal.E015",
+    ]
+    assert all(isinstance(message, checks.Error) for message in messages)
+
+
+def test_the_type_check_runs_with_manage_py_check(settings):
+    settings.EVERREAL_TIMEOUT = "ten"
+    with pytest.raises(SystemCheckError, match=r"everreal\.E013"):
+        call_command("check")

@@ -4,7 +4,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
+from django_everreal.conf import SETTINGS
 from django_everreal.conf import conf
+from django_everreal.conf import setting_value
 
 
 def test_origin_from_subdomain():
@@ -67,3 +69,50 @@ def test_scope_as_string():
         "company_user",
         "message_templates_all",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("superadmin_all", {"superadmin_all"}),
+        ("superadmin_all  company_admin", {"superadmin_all", "company_admin"}),
+        (["superadmin_all"], {"superadmin_all"}),
+        (("superadmin_all", "company_admin"), {"superadmin_all", "company_admin"}),
+        (None, set()),
+        ("", set()),
+    ],
+)
+def test_superuser_scopes_from_a_string_or_a_list(settings, value, expected):
+    settings.EVERREAL_SUPERUSER_SCOPES = value
+    assert set(conf.SUPERUSER_SCOPES) == expected
+
+
+def test_superuser_scopes_default_to_none(settings):
+    del settings.EVERREAL_SUPERUSER_SCOPES
+    assert not conf.SUPERUSER_SCOPES
+
+
+def test_a_string_grants_no_single_letters(settings):
+    settings.EVERREAL_SUPERUSER_SCOPES = "superadmin_all"
+    assert "s" not in conf.SUPERUSER_SCOPES
+
+
+def test_defaults_come_from_the_table(settings):
+    for name in ("EVERREAL_TIMEOUT", "EVERREAL_RETRIES", "EVERREAL_TOKEN_CACHE"):
+        if hasattr(settings, name):
+            delattr(settings, name)
+    assert setting_value("EVERREAL_TIMEOUT") == SETTINGS["EVERREAL_TIMEOUT"].default
+    assert (conf.TIMEOUT, conf.RETRIES, conf.TOKEN_CACHE) == (10.0, 2, "default")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name
+        for name, setting in SETTINGS.items()
+        if setting.nullable and setting.kind in {"str", "strings"}
+    ],
+)
+def test_none_reads_as_the_default(settings, name):
+    setattr(settings, name, None)
+    assert setting_value(name) == SETTINGS[name].default
