@@ -120,11 +120,69 @@ def admin_change_link(obj: Any) -> str:
     return format_html('<a href="{}">{}</a>', url, obj)
 
 
-class ReadOnlyAdminMixin:
-    """EverReal data is written by login and sync, never typed in."""
+class ReadOnlyInlineMixin:
+    """Rows shown on another model's page, never added, edited or removed there."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def is_own_admin_view(model_admin: admin.ModelAdmin[Any], request: HttpRequest) -> bool:
+    """Whether *request* is for one of *model_admin*'s own pages (list, change, delete).
+
+    Unknown (no resolved URL) counts as its own: the safe side.
+    """
+    match = getattr(request, "resolver_match", None)
+    if match is None or not match.url_name:
+        return True
+    opts = model_admin.model._meta
+    return str(match.url_name).startswith(f"{opts.app_label}_{opts.model_name}_")
+
+
+class ReadOnlyAdminMixin:
+    """EverReal data is written by login, sync and commands, never typed in.
+
+    No add, no edit, no delete: a row deleted or edited here would disagree
+    with EverReal until the next sync, or break what a command manages. The
+    change permission is still asked of the actions that use it (re-sync,
+    process again); a change page shows the row without a save button.
+
+    Deleting is refused on the model's own pages only. Deleting a Django user
+    in its admin cascades to the user's account: Django asks every registered
+    admin of what a deletion takes along, and a refusal there would make
+    users undeletable.
+    """
+
+    #: Whether a row may be deleted on the model's own pages: this site's own
+    #: configuration may be, a mirror of EverReal's data may not.
+    deletable = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """The real permission for the actions (``obj`` is ``None``); never for a row."""
+        if obj is not None:
+            return False
+        return bool(super().has_change_permission(request))  # type: ignore[misc]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not self.deletable and is_own_admin_view(self, request):  # type: ignore[arg-type]
+            return False
+        return bool(super().has_delete_permission(request, obj))  # type: ignore[misc]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Without "Delete selected" unless deletable, whatever the permissions say."""
+        actions = dict(super().get_actions(request))  # type: ignore[misc]
+        if not self.deletable:
+            actions.pop("delete_selected", None)
+        return actions
 
 
 #: The filter value of the settings' customer, whose rows carry ``""``: no
@@ -180,14 +238,11 @@ class CustomerColumnMixin:
         return customer_label(obj.customer)
 
 
-class MembershipInline(ReadOnlyAdminMixin, MembershipTabularInline):
+class MembershipInline(ReadOnlyInlineMixin, MembershipTabularInline):
     model = Membership
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class AccountMembershipInline(MembershipInline):
@@ -368,15 +423,12 @@ class CompanyAdmin(CustomerColumnMixin, ReadOnlyAdminMixin, CompanyModelAdmin):
         return count
 
 
-class PartnerCompanyInline(ReadOnlyAdminMixin, CompanyTabularInline):
+class PartnerCompanyInline(ReadOnlyInlineMixin, CompanyTabularInline):
     model = Company
     extra = 0
     can_delete = False
     show_change_link = True
     fields = readonly_fields = ("name", "id")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Partner)
@@ -405,7 +457,15 @@ class PartnerAdmin(CustomerColumnMixin, ReadOnlyAdminMixin, PartnerModelAdmin):
 class ServiceAccountAdmin(
     CustomerColumnMixin, ReadOnlyAdminMixin, ServiceAccountModelAdmin
 ):
-    """Service accounts get their tokens from ``manage.py everreal_service_login``."""
+    """Service accounts get their tokens from ``manage.py everreal_service_login``.
+
+    This site's own configuration, so one that is no longer needed may be
+    deleted here; not while it has webhook subscriptions, whose registrations
+    at EverReal only ``manage.py everreal_webhooks sync`` can remove (Django's
+    delete page then names the subscriptions it may not delete).
+    """
+
+    deletable = True
 
     list_display = ("name", "username", "everreal_id", "token_state", "created_at")
     list_filter = (CustomerFilter, "reauth_required")
@@ -471,6 +531,7 @@ class WebhookSubscriptionAdmin(
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never, not even along with its service account: EverReal would keep delivering."""
         return False
 
 
@@ -507,13 +568,8 @@ class WebhookEventAdmin(
         "data_json",
     )
     view_on_site = False
+    # An event is never edited; the change permission runs "Process again".
     actions = ("process_again",)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """An event is never edited; the change permission runs "Process again"."""
-        if obj is not None:
-            return False
-        return super().has_change_permission(request)
 
     # It queues work and resets the attempts: not for view-only staff.
     @admin.action(

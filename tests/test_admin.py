@@ -235,7 +235,7 @@ def test_no_token_appears_on_any_admin_page(admin_client, account):
         reverse("admin:everreal_account_changelist"),
         reverse("admin:everreal_account_change", args=[account.pk]),
         reverse("admin:everreal_account_history", args=[account.pk]),
-        reverse("admin:everreal_account_delete", args=[account.pk]),
+        reverse("admin:auth_user_delete", args=[account.user.pk]),
         reverse("admin:everreal_company_changelist"),
         reverse("admin:everreal_company_change", args=[nordhaus.pk]),
         reverse("admin:everreal_partner_change", args=[nordhaus.partner_id]),
@@ -774,3 +774,113 @@ def test_process_again_needs_the_change_permission(client):
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("failed", 5)
     assert not DBTaskResult.objects.exists()
+
+
+#: The admins that mirror EverReal or what a command manages.
+MIRRORED = ("account", "company", "partner", "webhooksubscription", "webhookevent")
+
+
+@pytest.fixture
+def mirrored(account: Account) -> dict[str, Any]:
+    """One row of each mirrored model."""
+    subscription = make_subscription()
+    company = Company.objects.get(name="Nordhaus")
+    return {
+        "account": account,
+        "company": company,
+        "partner": company.partner,
+        "webhooksubscription": subscription,
+        "webhookevent": make_event(subscription),
+    }
+
+
+@pytest.mark.parametrize("name", MIRRORED)
+def test_mirrored_rows_are_neither_added_nor_deleted(admin_client, mirrored, name):
+    obj = mirrored[name]
+    add = reverse(f"admin:everreal_{name}_add")
+    assert admin_client.get(add).status_code == 403
+    assert admin_client.post(add, {}).status_code == 403
+    delete = reverse(f"admin:everreal_{name}_delete", args=[obj.pk])
+    assert admin_client.get(delete).status_code == 403
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert type(obj)._default_manager.filter(pk=obj.pk).exists()
+
+
+@pytest.mark.parametrize("name", MIRRORED)
+def test_mirrored_lists_offer_no_bulk_delete(admin_client, mirrored, name):
+    changelist = reverse(f"admin:everreal_{name}_changelist")
+    response = admin_client.get(changelist)
+    assert response.status_code == 200
+    assert 'value="delete_selected"' not in response.content.decode()
+    obj = mirrored[name]
+    admin_client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"},
+    )
+    assert type(obj)._default_manager.filter(pk=obj.pk).exists()
+
+
+@pytest.mark.parametrize("name", MIRRORED)
+def test_mirrored_change_pages_have_no_save_button(admin_client, mirrored, name):
+    change = reverse(f"admin:everreal_{name}_change", args=[mirrored[name].pk])
+    response = admin_client.get(change)
+    assert response.status_code == 200
+    assert 'name="_save"' not in response.content.decode()
+    assert admin_client.post(change, {}).status_code == 403
+
+
+def test_the_actions_keep_the_change_permission(admin_client, mirrored):
+    accounts = admin_client.get(reverse("admin:everreal_account_changelist"))
+    assert 'value="resync"' in accounts.content.decode()
+    events = admin_client.get(reverse("admin:everreal_webhookevent_changelist"))
+    assert 'value="process_again"' in events.content.decode()
+
+
+def test_deleting_a_user_deletes_the_everreal_account(admin_client, account):
+    delete = reverse("admin:auth_user_delete", args=[account.user.pk])
+    page = admin_client.get(delete)
+    assert page.status_code == 200
+    assert not page.context["perms_lacking"]
+    response = admin_client.post(delete, {"post": "yes"})
+    assert response.status_code == 302
+    assert not Account.objects.filter(pk=account.pk).exists()
+    assert not get_user_model().objects.filter(pk=account.user.pk).exists()
+
+
+def test_bulk_deleting_users_deletes_their_everreal_accounts(admin_client, account):
+    admin_client.post(
+        reverse("admin:auth_user_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [account.user.pk],
+            "post": "yes",
+        },
+    )
+    assert not Account.objects.filter(pk=account.pk).exists()
+
+
+def test_an_unused_service_account_can_be_deleted(admin_client):
+    service = ServiceAccount.objects.create(name="reports", username="r@example.com")
+    listing = admin_client.get(reverse("admin:everreal_serviceaccount_changelist"))
+    assert 'value="delete_selected"' in listing.content.decode()
+    assert (
+        admin_client.get(reverse("admin:everreal_serviceaccount_add")).status_code
+        == 403
+    )
+    delete = reverse("admin:everreal_serviceaccount_delete", args=[service.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not ServiceAccount.objects.exists()
+
+
+def test_a_service_account_with_webhooks_cannot_be_deleted(admin_client):
+    subscription = make_subscription()
+    delete = reverse(
+        "admin:everreal_serviceaccount_delete",
+        args=[subscription.service_account_id],
+    )
+    page = admin_client.get(delete)
+    assert page.status_code == 200
+    assert page.context["perms_lacking"] == {"webhook subscription"}
+    admin_client.post(delete, {"post": "yes"})
+    assert ServiceAccount.objects.filter(pk=subscription.service_account_id).exists()
+    assert WebhookSubscription.objects.filter(pk=subscription.pk).exists()
