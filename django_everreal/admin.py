@@ -175,14 +175,8 @@ class ReadOnlyAdminMixin:
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if not self.deletable and is_own_admin_view(self, request):  # type: ignore[arg-type]
             return False
+        # Django drops "Delete selected" from the actions of whoever may not delete.
         return bool(super().has_delete_permission(request, obj))  # type: ignore[misc]
-
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        """Without "Delete selected" unless deletable, whatever the permissions say."""
-        actions = dict(super().get_actions(request))  # type: ignore[misc]
-        if not self.deletable:
-            actions.pop("delete_selected", None)
-        return actions
 
 
 #: The filter value of the settings' customer, whose rows carry ``""``: no
