@@ -5,20 +5,16 @@ from __future__ import annotations
 import pytest
 import requests
 
-from django_everreal.testing import FakeClock
-from django_everreal.testing import FakeEverReal
 from django_everreal.testing import errors
+from tests import test_testing_fake
+
+# The fake of the fake's own tests, on a fixed clock: defined once, there.
+clock = test_testing_fake.clock
+fake = test_testing_fake.fake
 
 GRAPHQL_URL = "https://demo.everreal.co/api/reporting/graphql"
 TIMEOUT = 5
 QUERY = "query Users($input: UsersInput) { users(input: $input) { id email } }"
-
-
-@pytest.fixture
-def fake():
-    fake = FakeEverReal(clock=FakeClock(now=1_700_000_000))
-    with fake.mock():
-        yield fake
 
 
 @pytest.fixture

@@ -39,9 +39,18 @@ Demo client ``demo-client`` / ``demo-secret`` (any ``http://localhost:*`` or
 ``http://127.0.0.1:*`` redirect URI); demo users ``anna@example.com``
 (property manager) and ``tom@example.com`` (tenant), password ``demo``.
 The format of a users file is described in ``django_everreal.testing.data``.
+
+Inside, one ``FakeState`` holds all the fake knows; the endpoints
+(``authorize``, ``token_endpoint``, ``api``, ``webhook_api``), the
+dispatcher (``app``) and the adapters each receive it, and
+``FakeEverReal`` is the facade over them. ``Company`` and ``Partner``, the
+fake's names before ``FakeCompany`` and ``FakePartner``, still import from
+here, with a ``DeprecationWarning``.
 """
 
 from __future__ import annotations
+
+import warnings
 
 from django_everreal.testing import errors
 from django_everreal.testing.calls import Call
@@ -51,36 +60,39 @@ from django_everreal.testing.data import ABSENT
 from django_everreal.testing.data import DEMO_CLIENT_ID
 from django_everreal.testing.data import DEMO_CLIENT_SECRET
 from django_everreal.testing.data import DEMO_PASSWORD
-from django_everreal.testing.data import Company
 from django_everreal.testing.data import FakeClient
+from django_everreal.testing.data import FakeCompany
+from django_everreal.testing.data import FakePartner
 from django_everreal.testing.data import FakeUser
-from django_everreal.testing.data import Partner
 from django_everreal.testing.data import UsersFileError
 from django_everreal.testing.data import customer_clients
 from django_everreal.testing.data import customer_users
 from django_everreal.testing.data import webhook_sample
 from django_everreal.testing.errors import FakeEverRealError
-from django_everreal.testing.fake import DEFAULT_BASE_URL
-from django_everreal.testing.fake import GRAPHQL_PATH
-from django_everreal.testing.fake import TOKEN_PATH
-from django_everreal.testing.fake import USERINFO_PATH
 from django_everreal.testing.fake import FakeEverReal
 from django_everreal.testing.faults import Fault
 from django_everreal.testing.http_messages import FakeRequest
 from django_everreal.testing.http_messages import FakeResponse
-from django_everreal.testing.login import AUTHORIZE_PATH
 from django_everreal.testing.oauth import s256
 from django_everreal.testing.proxy import HTML_PAGE
 from django_everreal.testing.proxy import FaultProxy
 from django_everreal.testing.proxy import ProxiedRequest
 from django_everreal.testing.proxy import ProxyFault
+from django_everreal.testing.routes import AUTHORIZE_PATH
+from django_everreal.testing.routes import CONTROL_PATH
+from django_everreal.testing.routes import DEFAULT_BASE_URL
+from django_everreal.testing.routes import GRAPHQL_PATH
+from django_everreal.testing.routes import TOKEN_PATH
+from django_everreal.testing.routes import USERINFO_PATH
+from django_everreal.testing.routes import WEBHOOKS_PATH
 from django_everreal.testing.server import FakeEverRealServer
-from django_everreal.testing.webhooks import CONTROL_PATH
-from django_everreal.testing.webhooks import WEBHOOKS_PATH
-from django_everreal.testing.webhooks import EverRealWebhooks
-from django_everreal.testing.webhooks import FakeWebhook
-from django_everreal.testing.webhooks import WebhookDelivery
-from django_everreal.testing.webhooks import deliver_with_client
+from django_everreal.testing.state import FakeKnobs
+from django_everreal.testing.state import FakeState
+from django_everreal.testing.tokens import FakeTokenRegistry
+from django_everreal.testing.webhook_delivery import EverRealWebhooks
+from django_everreal.testing.webhook_delivery import deliver_with_client
+from django_everreal.testing.webhook_model import FakeWebhook
+from django_everreal.testing.webhook_model import WebhookDelivery
 
 __all__ = [
     "ABSENT",
@@ -96,21 +108,24 @@ __all__ = [
     "USERINFO_PATH",
     "WEBHOOKS_PATH",
     "Call",
-    "Company",
     "EverRealCustomers",
     "EverRealWebhooks",
     "FakeClient",
     "FakeClock",
+    "FakeCompany",
     "FakeEverReal",
     "FakeEverRealError",
     "FakeEverRealServer",
+    "FakeKnobs",
+    "FakePartner",
     "FakeRequest",
     "FakeResponse",
+    "FakeState",
+    "FakeTokenRegistry",
     "FakeUser",
     "FakeWebhook",
     "Fault",
     "FaultProxy",
-    "Partner",
     "ProxiedRequest",
     "ProxyFault",
     "UsersFileError",
@@ -122,3 +137,19 @@ __all__ = [
     "s256",
     "webhook_sample",
 ]
+
+#: Old names whose use warns: they collided with ``django_everreal.models``.
+_DEPRECATED = {"Company": FakeCompany, "Partner": FakePartner}
+
+
+def __getattr__(name: str) -> object:
+    """Resolve a deprecated name, warning the caller to use the new one."""
+    if name in _DEPRECATED:
+        new = _DEPRECATED[name]
+        warnings.warn(
+            f"django_everreal.testing.{name} is deprecated; use {new.__name__}.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return new
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

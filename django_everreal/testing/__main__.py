@@ -46,8 +46,8 @@ from django_everreal.testing.data import customer_clients
 from django_everreal.testing.data import customer_users
 from django_everreal.testing.data import load_users_file
 from django_everreal.testing.fake import FakeEverReal
+from django_everreal.testing.routes import CONTROL_PATH
 from django_everreal.testing.server import FakeEverRealServer
-from django_everreal.testing.webhooks import CONTROL_PATH
 
 #: One DNS label, as EverReal's subdomains are.
 SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")

@@ -1,9 +1,13 @@
-"""The slice of EverReal's API the fake serves: userinfo, the GraphQL users query, webhooks."""
+"""The slice of EverReal's API the fake serves: userinfo, the GraphQL users query, webhooks.
+
+``Api.handle`` wraps each view in what every API endpoint shares: the rate
+limit, the allowed methods and the bearer token, checked by the token
+registry (``FakeTokenRegistry.check_access_token``) and worded here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from django_everreal.testing import errors
 from django_everreal.testing.data import FakeUser
@@ -16,11 +20,18 @@ from django_everreal.testing.http_messages import json_response
 from django_everreal.testing.oauth import granted_scopes
 from django_everreal.testing.oauth import method_not_allowed
 from django_everreal.testing.oauth import oauth_error_response
-from django_everreal.testing.ratelimit import RateLimiter
+from django_everreal.testing.state import FakeState
 from django_everreal.testing.tokens import TokenRecord
+from django_everreal.testing.tokens import TokenRejected
 
-if TYPE_CHECKING:
-    from django_everreal.testing.fake import FakeEverReal
+#: How the API words each of the registry's refusals of a bearer token.
+BEARER_REJECTED = {
+    "forged": errors.ACCESS_TOKEN_INVALID,
+    "unknown": errors.ACCESS_TOKEN_INVALID,
+    "revoked": errors.ACCESS_TOKEN_REVOKED,
+    "expired": errors.ACCESS_TOKEN_EXPIRED,
+    "inactive": errors.ACCESS_TOKEN_REVOKED,
+}
 
 
 def _tuple(method: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -30,9 +41,8 @@ def _tuple(method: str | tuple[str, ...]) -> tuple[str, ...]:
 class Api:
     """Bearer-authenticated, rate-limited endpoints."""
 
-    def __init__(self, fake: FakeEverReal, rate_limiter: RateLimiter) -> None:
-        self.fake = fake
-        self.rate_limiter = rate_limiter
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
 
     def handle(
         self,
@@ -41,8 +51,8 @@ class Api:
         method: str | tuple[str, ...],
         view: Callable[[FakeRequest, TokenRecord, FakeUser], FakeResponse],
     ) -> FakeResponse:
-        with self.fake.lock:
-            limit = self.rate_limiter.hit(endpoint)
+        with self.state.lock:
+            limit = self.state.rate_limiter.hit(endpoint)
         if not limit.allowed:
             response = json_response(
                 429,
@@ -69,29 +79,24 @@ class Api:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise OAuthError(401, "invalid_token", errors.ACCESS_TOKEN_MISSING)
-        with self.fake.lock:
-            record = self.fake.tokens.find(token.strip(), "access")
-            if record is None:
-                raise OAuthError(401, "invalid_token", errors.ACCESS_TOKEN_INVALID)
-            if record.revoked:
-                raise OAuthError(401, "invalid_token", errors.ACCESS_TOKEN_REVOKED)
-            if record.expired(self.fake.clock()):
-                raise OAuthError(401, "invalid_token", errors.ACCESS_TOKEN_EXPIRED)
-            user = self.fake.find_user(record.user_id)
-            if user is None or not user.is_active:
-                raise OAuthError(401, "invalid_token", errors.ACCESS_TOKEN_REVOKED)
-        return record, user
+        with self.state.lock:
+            try:
+                return self.state.tokens.check_access_token(token.strip())
+            except TokenRejected as exc:
+                raise OAuthError(
+                    401, "invalid_token", BEARER_REJECTED[exc.reason]
+                ) from None
 
     def userinfo(
         self, request: FakeRequest, record: TokenRecord, user: FakeUser
     ) -> FakeResponse:
-        with self.fake.lock:
+        with self.state.lock:
             payload = user.userinfo()
             payload["tokenInfo"] = {
-                "audience": self.fake.client(record.client_id).audience,
+                "audience": self.state.client(record.client_id).audience,
                 "scope": granted_scopes(user, record.requested_scopes),
                 "user_id": user.id,
-                "expires_in": max(0, int(record.expires_at - self.fake.clock())),
+                "expires_in": max(0, int(record.expires_at - self.state.now())),
             }
         return json_response(200, payload)
 
@@ -107,8 +112,8 @@ class Api:
             return json_response(
                 400, {"errors": [{"message": "POST a JSON body with a query."}]}
             )
-        with self.fake.lock:
+        with self.state.lock:
             result = execute_graphql(
-                body.get("query"), body.get("variables"), list(self.fake.users)
+                body.get("query"), body.get("variables"), list(self.state.users)
             )
         return json_response(200, result)

@@ -16,6 +16,7 @@ from django_everreal.testing.data import customer_clients
 from django_everreal.testing.data import customer_users
 from django_everreal.testing.errors import FakeEverRealError
 from django_everreal.testing.fake import FakeEverReal
+from django_everreal.testing.mock import mocked_fake
 
 if TYPE_CHECKING:
     from django_everreal.models import Customer
@@ -54,7 +55,6 @@ class EverRealCustomers:
         empty *redirect_uri* means ``SOCIAL_AUTH_EVERREAL_REDIRECT_URI``.
         """
         from django_everreal.models import Customer
-        from django_everreal.testing.mock import mocked_fake
 
         subdomain = subdomain.strip().lower()
         if subdomain in self._fakes:

@@ -1,5 +1,8 @@
 """The fake's users and clients: built-in demo data, or loaded from a JSON file.
 
+The records themselves are in ``records``, the webhook samples in
+``webhook_samples``; this module names them too, as it always has.
+
 A users file is a JSON list of user objects, or an object ``{"users": [...]}``
 that may also hold ``"clients": [...]`` (replacing the demo client). A user::
 
@@ -28,183 +31,32 @@ every start, and an app's database survives a restart of the fake.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://demo.everreal.co/")
-
-DEMO_CLIENT_ID = "demo-client"
-DEMO_CLIENT_SECRET = "demo-secret"  # noqa: S105
-DEMO_PASSWORD = "demo"  # noqa: S105
-DEMO_TIMESTAMP = "2021-07-19T14:21:50.215Z"
-
-#: Scopes EverReal documents; a user's own scopes are known too.
-KNOWN_SCOPES = (
-    "company_user",
-    "company_admin",
-    "company_portfolio_all",
-    "company_contracting_edit_contract",
-    "message_templates_all",
-    "email_templates_all",
-    "superadmin_all",
-)
-OFFLINE_ACCESS = "offline_access"
-ALL_SCOPES = "*"
-
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
-
-
-class UsersFileError(ValueError):
-    """A users file that cannot be loaded; the message says where and why."""
-
-
-def derived_id(kind: str, name: str) -> str:
-    """A stable id for a thing identified by *name*, e.g. a user by email."""
-    return str(uuid.uuid5(NAMESPACE, f"{kind}:{name.lower()}"))
-
-
-@dataclass
-class Partner:
-    """An EverReal customer, the owner of a subdomain."""
-
-    id: str
-    name: str
-    subdomain: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "subdomain": self.subdomain}
-
-
-@dataclass
-class Company:
-    id: str
-    name: str
-    is_default: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "isDefault": self.is_default}
-
-
-class _Absent:
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-
-#: Put as a value in ``FakeUser.overrides`` to leave a key out of userinfo.
-ABSENT: Any = _Absent()
-
-
-@dataclass
-class FakeUser:
-    """A user of the fake; tests may change any field and see it in the next userinfo."""
-
-    email: str
-    password: str
-    id: str = ""
-    first_name: str | None = None
-    last_name: str | None = None
-    is_active: bool = True
-    is_tenant: bool = False
-    language: str | None = "de-DE"
-    profile_photo: str | None = None
-    profile_data: dict[str, Any] | None = field(default_factory=dict)
-    are_terms_accepted: bool = True
-    created_at: str | None = DEMO_TIMESTAMP
-    updated_at: str | None = DEMO_TIMESTAMP
-    companies: list[Company] = field(default_factory=list)
-    current_company_id: str | None = None
-    partner: Partner | None = None
-    scopes: list[str] = field(default_factory=list)
-    #: Userinfo keys to replace (or drop, with ``ABSENT``), for payloads the
-    #: fields cannot express, e.g. ``{"companies": None}``.
-    overrides: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.id:
-            self.id = derived_id("user", self.email)
-
-    @property
-    def current_company(self) -> Company | None:
-        for company in self.companies:
-            if company.id == self.current_company_id:
-                return company
-        return None
-
-    def userinfo(self) -> dict[str, Any]:
-        """The userinfo payload without ``tokenInfo``, key for key as EverReal sends it."""
-        current = self.current_company
-        current_json = None
-        if current is not None:
-            current_json = {
-                **current.as_json(),
-                "partner": self.partner.as_json() if self.partner else None,
-            }
-        profile_data = None
-        if self.profile_data is not None:
-            profile_data = {"language": self.language, **self.profile_data}
-        payload: dict[str, Any] = {
-            "id": self.id,
-            "email": self.email,
-            "isActive": self.is_active,
-            "firstName": self.first_name,
-            "lastName": self.last_name,
-            "profilePhoto": self.profile_photo,
-            "profileData": profile_data,
-            "isTenant": self.is_tenant,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-            "areTermsAccepted": self.are_terms_accepted,
-            "companies": [company.as_json() for company in self.companies],
-            "currentCompany": current_json,
-        }
-        for key, value in self.overrides.items():
-            if value is ABSENT:
-                payload.pop(key, None)
-            else:
-                payload[key] = value
-        return payload
-
-
-@dataclass
-class FakeClient:
-    """An OAuth client registered with the fake."""
-
-    client_id: str
-    client_secret: str
-    redirect_uris: list[str] = field(default_factory=list)
-    #: Accept any ``http://localhost:PORT/...`` or ``http://127.0.0.1:PORT/...``.
-    allow_loopback_redirects: bool = False
-    #: ``tokenInfo.audience`` in userinfo.
-    audience: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.audience:
-            # What the API of a site checks a bearer token against: its client id.
-            self.audience = self.client_id
-
-    def allows_redirect_uri(self, uri: str) -> bool:
-        if uri in self.redirect_uris:
-            return True
-        if not self.allow_loopback_redirects:
-            return False
-        try:
-            parts = urlsplit(uri)
-            parts.port  # noqa: B018 -- raises on a malformed port
-        except ValueError:
-            return False
-        return (
-            parts.scheme == "http"
-            and parts.hostname in LOOPBACK_HOSTS
-            and parts.username is None
-            and parts.password is None
-            and not parts.fragment
-        )
+from django_everreal.testing.records import ABSENT
+from django_everreal.testing.records import ALL_SCOPES
+from django_everreal.testing.records import DEMO_CLIENT_ID
+from django_everreal.testing.records import DEMO_CLIENT_SECRET
+from django_everreal.testing.records import DEMO_PASSWORD
+from django_everreal.testing.records import DEMO_TIMESTAMP
+from django_everreal.testing.records import KNOWN_SCOPES
+from django_everreal.testing.records import LOOPBACK_HOSTS
+from django_everreal.testing.records import NAMESPACE
+from django_everreal.testing.records import OFFLINE_ACCESS
+from django_everreal.testing.records import FakeClient
+from django_everreal.testing.records import FakeCompany
+from django_everreal.testing.records import FakePartner
+from django_everreal.testing.records import FakeUser
+from django_everreal.testing.records import UsersFileError
+from django_everreal.testing.records import derived_id
+from django_everreal.testing.webhook_samples import DEMO_CHANNEL_ID
+from django_everreal.testing.webhook_samples import DEMO_CONTRACT_ID
+from django_everreal.testing.webhook_samples import DEMO_LISTING_ID
+from django_everreal.testing.webhook_samples import DEMO_PROPERTY_ID
+from django_everreal.testing.webhook_samples import DEMO_UNIT_ID
+from django_everreal.testing.webhook_samples import webhook_sample
 
 
 def demo_clients() -> list[FakeClient]:
@@ -217,7 +69,9 @@ def demo_clients() -> list[FakeClient]:
     ]
 
 
-DEMO_PARTNER = Partner(id=derived_id("partner", "demo"), name="demo", subdomain="demo")
+DEMO_PARTNER = FakePartner(
+    id=derived_id("partner", "demo"), name="demo", subdomain="demo"
+)
 DEMO_COMPANY_NAME = "Muster Hausverwaltung GmbH"
 DEMO_SECOND_COMPANY_NAME = "Muster Immobilien Service GmbH"
 
@@ -238,16 +92,18 @@ _DIRECTORY = (
 
 def demo_users() -> list[FakeUser]:
     """Anna (property manager, two companies), Tom (tenant) and ten more, password ``demo``."""
-    main = Company(derived_id("company", DEMO_COMPANY_NAME), DEMO_COMPANY_NAME, True)
-    second = Company(
+    main = FakeCompany(
+        derived_id("company", DEMO_COMPANY_NAME), DEMO_COMPANY_NAME, True
+    )
+    second = FakeCompany(
         derived_id("company", DEMO_SECOND_COMPANY_NAME), DEMO_SECOND_COMPANY_NAME
     )
 
-    def company(c: Company) -> Company:
-        return Company(c.id, c.name, c.is_default)
+    def company(c: FakeCompany) -> FakeCompany:
+        return FakeCompany(c.id, c.name, c.is_default)
 
-    def partner() -> Partner:
-        return Partner(DEMO_PARTNER.id, DEMO_PARTNER.name, DEMO_PARTNER.subdomain)
+    def partner() -> FakePartner:
+        return FakePartner(DEMO_PARTNER.id, DEMO_PARTNER.name, DEMO_PARTNER.subdomain)
 
     users = [
         FakeUser(
@@ -318,10 +174,10 @@ def customer_users(subdomain: str) -> list[FakeUser]:
     The same EverReal id at two customers is two people, which is what a
     site serving several customers must keep apart.
     """
-    partner = Partner(derived_id("partner", subdomain), subdomain, subdomain)
+    partner = FakePartner(derived_id("partner", subdomain), subdomain, subdomain)
     users = demo_users()
     for user in users:
-        user.partner = Partner(partner.id, partner.name, partner.subdomain)
+        user.partner = FakePartner(partner.id, partner.name, partner.subdomain)
     return users
 
 
@@ -357,7 +213,7 @@ def user_from_json(item: Any, where: str = "user") -> FakeUser:
     email = _required(item, "email", where)
     password = _required(item, "password", where)
     companies = [
-        Company(
+        FakeCompany(
             id=_string(c, "id", where)
             or derived_id("company", _required(c, "name", where)),
             name=_required(c, "name", where),
@@ -383,7 +239,7 @@ def user_from_json(item: Any, where: str = "user") -> FakeUser:
         if not isinstance(partner_json, Mapping):
             raise UsersFileError(f"{where}: partner must be an object")
         subdomain = _string(partner_json, "subdomain", where) or "demo"
-        partner = Partner(
+        partner = FakePartner(
             id=_string(partner_json, "id", where) or derived_id("partner", subdomain),
             name=_string(partner_json, "name", where) or subdomain,
             subdomain=subdomain,
@@ -454,141 +310,40 @@ def _required(item: Mapping[str, Any], key: str, where: str) -> str:
     return value
 
 
-# Webhook deliveries: sample ``data`` per event type, shaped as EverReal's
-# docs print them, with ids of the demo data, so a receiver under test gets
-# what EverReal would send without the test spelling it out.
+__all__ = [
+    "ABSENT",
+    "ALL_SCOPES",
+    "DEMO_CHANNEL_ID",
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "DEMO_CONTRACT_ID",
+    "DEMO_LISTING_ID",
+    "DEMO_PARTNER",
+    "DEMO_PASSWORD",
+    "DEMO_PROPERTY_ID",
+    "DEMO_TIMESTAMP",
+    "DEMO_UNIT_ID",
+    "KNOWN_SCOPES",
+    "LOOPBACK_HOSTS",
+    "NAMESPACE",
+    "OFFLINE_ACCESS",
+    "Company",
+    "FakeClient",
+    "FakeCompany",
+    "FakePartner",
+    "FakeUser",
+    "Partner",
+    "UsersFileError",
+    "customer_clients",
+    "customer_users",
+    "demo_clients",
+    "demo_users",
+    "derived_id",
+    "load_users_file",
+    "user_from_json",
+    "webhook_sample",
+]
 
-DEMO_LISTING_ID = derived_id("listing", "Villenallee 21, WE 03")
-DEMO_PROPERTY_ID = derived_id("property", "Villenallee 21")
-DEMO_UNIT_ID = derived_id("unit", "Villenallee 21, WE 03")
-DEMO_CONTRACT_ID = derived_id("contract", "Villenallee 21, WE 03")
-DEMO_CHANNEL_ID = derived_id("channel", "ImmobilienScout24")
-
-
-def _demo_listing() -> dict[str, Any]:
-    return {
-        "id": DEMO_LISTING_ID,
-        "property": {
-            "id": DEMO_PROPERTY_ID,
-            "objectId": "1001",
-            "type": "BUILDING",
-            "address": {
-                "zip": "40211",
-                "city": "Düsseldorf",
-                "streetNumber": "21",
-                "streetName": "Villenallee",
-                "placeId": "ChIJ-demo-villenallee-21",
-                "location": {"lat": 51.2277, "lng": 6.7735},
-            },
-        },
-        "unit": {
-            "id": DEMO_UNIT_ID,
-            "objectId": "1001-03",
-            "name": "WE 03, 2. OG links",
-            "type": "APARTMENT",
-        },
-    }
-
-
-def _contract_flow(status: str) -> dict[str, Any]:
-    tom = derived_id("user", "tom@example.com")
-    return {
-        "id": DEMO_CONTRACT_ID,
-        "metadata": {
-            "unitId": DEMO_UNIT_ID,
-            "listingId": DEMO_LISTING_ID,
-            "candidateId": tom,
-        },
-        "contractData": {"rent": {"coldRent": 980, "currency": "EUR"}},
-        "status": status,
-        "contractFlowType": "DIGITAL",
-        "contractFile": {
-            "name": "Mietvertrag.pdf",
-            "resourcePath": f"contracts/{DEMO_CONTRACT_ID}/Mietvertrag.pdf",
-            "order": 0,
-            "size": 184320,
-            "type": "application/pdf",
-        },
-    }
-
-
-def _sample_candidate_applied() -> dict[str, Any]:
-    return {
-        "id": derived_id("user", "tom@example.com"),
-        "candidateSource": "EVERREAL",
-        "email": "tom@example.com",
-        "firstName": "Tom",
-        "lastName": "Meyer",
-        "listing": _demo_listing(),
-    }
-
-
-def _sample_published() -> dict[str, Any]:
-    # EverReal's page for this event could not be read: the listing's shape
-    # as in the candidate events, plus the channel it went to.
-    return {
-        **_demo_listing(),
-        "channel": {"id": DEMO_CHANNEL_ID, "name": "ImmobilienScout24"},
-    }
-
-
-def _sample_contract_signed() -> dict[str, Any]:
-    data = _contract_flow("SIGNED")
-    data["auditTrailFile"] = {
-        "name": "Audit-Trail.pdf",
-        "resourcePath": f"contracts/{DEMO_CONTRACT_ID}/Audit-Trail.pdf",
-        "order": 1,
-        "size": 40960,
-        "type": "application/pdf",
-    }
-    return data
-
-
-def _sample_contract_started() -> dict[str, Any]:
-    return {
-        **_contract_flow("CREATED"),
-        "contractTemplateId": derived_id("contract-template", "Wohnraummietvertrag"),
-    }
-
-
-def _sample_property() -> dict[str, Any]:
-    # Not documented: the property of the listing events.
-    listing = _demo_listing()
-    return {**listing["property"], "updatedAt": DEMO_TIMESTAMP}
-
-
-def _sample_invited_viewing() -> dict[str, Any]:
-    return {
-        "invitationId": derived_id("invitation", "Villenallee 21, WE 03"),
-        "listing": _demo_listing(),
-        "candidate": {
-            "id": derived_id("user", "tom@example.com"),
-            "email": "tom@example.com",
-        },
-    }
-
-
-_WEBHOOK_SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
-    "LISTING_CREATED": _demo_listing,
-    "LISTING_UPDATED": _demo_listing,
-    "LISTING_PUBLISHED_TO_CHANNEL": _sample_published,
-    "LISTING_UNPUBLISHED_FROM_CHANNEL": _sample_published,
-    "LISTING_CANDIDATE_APPLIED": _sample_candidate_applied,
-    "LISTING_CANDIDATE_SCHEDULE_INVITED_VIEWING": _sample_invited_viewing,
-    "LISTING_CONTRACT_FLOW_STARTED": _sample_contract_started,
-    "LISTING_CONTRACT_FLOW_SIGNED": _sample_contract_signed,
-    "PROPERTY_CREATED": _sample_property,
-    "PROPERTY_UPDATED": _sample_property,
-}
-
-
-def webhook_sample(event_type: str) -> dict[str, Any]:
-    """Sample ``data`` of an event type, fresh on each call (tests may change it).
-
-    Types without a sample get ``{"id": ...}``: EverReal adds event types,
-    and a receiver must take those too.
-    """
-    sample = _WEBHOOK_SAMPLES.get(event_type)
-    if sample is None:
-        return {"id": derived_id("event-object", event_type)}
-    return sample()
+#: Deprecated aliases: the names collided with ``django_everreal.models``.
+Partner = FakePartner
+Company = FakeCompany

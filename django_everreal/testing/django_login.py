@@ -7,14 +7,13 @@ from urllib.parse import urlsplit
 
 from django.urls import reverse
 
+from django_everreal.testing.fake import FakeEverReal
 from django_everreal.testing.mock import mocked_fake
 from django_everreal.testing.mock import origin
 
 if TYPE_CHECKING:
     from django.http.response import HttpResponseBase
     from django.test import Client
-
-    from django_everreal.testing.fake import FakeEverReal
 
 
 class EverRealLogin:

@@ -45,7 +45,7 @@ _TOKEN_RE = re.compile(
 )
 
 
-class GraphQLError(Exception):
+class FakeGraphQLError(Exception):
     """A query the fake cannot run; its message goes to ``errors[0].message``."""
 
 
@@ -78,7 +78,7 @@ def tokenize(source: str) -> list[Token]:
     while position < len(source):
         match = _TOKEN_RE.match(source, position)
         if match is None:
-            raise GraphQLError(
+            raise FakeGraphQLError(
                 f"Syntax Error: Unexpected character {source[position]!r}."
             )
         position = match.end()
@@ -101,14 +101,14 @@ class Parser:
     def next(self) -> Token:
         token = self.peek()
         if token is None:
-            raise GraphQLError("Syntax Error: Unexpected end of query.")
+            raise FakeGraphQLError("Syntax Error: Unexpected end of query.")
         self.position += 1
         return token
 
     def expect(self, text: str) -> None:
         token = self.next()
         if token.text != text:
-            raise GraphQLError(
+            raise FakeGraphQLError(
                 f"Syntax Error: Expected {text!r}, found {token.text!r}."
             )
 
@@ -122,7 +122,9 @@ class Parser:
     def name(self) -> str:
         token = self.next()
         if token.kind != "name":
-            raise GraphQLError(f"Syntax Error: Expected a name, found {token.text!r}.")
+            raise FakeGraphQLError(
+                f"Syntax Error: Expected a name, found {token.text!r}."
+            )
         return token.text
 
     def document(self) -> tuple[list[Field], dict[str, Any]]:
@@ -132,9 +134,9 @@ class Parser:
         if token is not None and token.kind == "name":
             operation = self.name()
             if operation in ("mutation", "subscription"):
-                raise GraphQLError(f"The fake EverReal supports no {operation}s.")
+                raise FakeGraphQLError(f"The fake EverReal supports no {operation}s.")
             if operation != "query":
-                raise GraphQLError(f"Syntax Error: Unexpected {operation!r}.")
+                raise FakeGraphQLError(f"Syntax Error: Unexpected {operation!r}.")
             token = self.peek()
             if token is not None and token.kind == "name":
                 self.name()
@@ -149,7 +151,7 @@ class Parser:
         fields = self.selection_set()
         token = self.peek()
         if token is not None:
-            raise GraphQLError(
+            raise FakeGraphQLError(
                 f"Syntax Error: Unexpected {token.text!r}; the fake EverReal runs one operation."
             )
         return fields, defaults
@@ -167,10 +169,10 @@ class Parser:
         fields = []
         while not self.skip("}"):
             if self.skip("..."):
-                raise GraphQLError("The fake EverReal supports no fragments.")
+                raise FakeGraphQLError("The fake EverReal supports no fragments.")
             fields.append(self.field())
         if not fields:
-            raise GraphQLError("Syntax Error: A selection set cannot be empty.")
+            raise FakeGraphQLError("Syntax Error: A selection set cannot be empty.")
         return fields
 
     def field(self) -> Field:
@@ -186,7 +188,7 @@ class Parser:
                 arguments[argument] = self.value(constant=False)
         token = self.peek()
         if token is not None and token.text == "@":
-            raise GraphQLError("The fake EverReal supports no directives.")
+            raise FakeGraphQLError("The fake EverReal supports no directives.")
         selections = (
             self.selection_set() if token is not None and token.text == "{" else []
         )
@@ -196,7 +198,7 @@ class Parser:
         token = self.next()
         if token.text == "$" and token.kind == "punct":
             if constant:
-                raise GraphQLError(
+                raise FakeGraphQLError(
                     "Syntax Error: A default value cannot use a variable."
                 )
             return Variable(self.name())
@@ -220,7 +222,7 @@ class Parser:
                 self.expect(":")
                 obj[key] = self.value(constant=constant)
             return obj
-        raise GraphQLError(f"Syntax Error: Unexpected {token.text!r}.")
+        raise FakeGraphQLError(f"Syntax Error: Unexpected {token.text!r}.")
 
 
 def resolve(value: Any, variables: Mapping[str, Any]) -> Any:
@@ -238,13 +240,13 @@ def execute(query: Any, variables: Any, users: Sequence[FakeUser]) -> dict[str, 
     """The response body for a GraphQL request: ``{"data": ...}`` or ``{"errors": [...]}``."""
     try:
         if not isinstance(query, str) or not query.strip():
-            raise GraphQLError("Must provide query string.")
+            raise FakeGraphQLError("Must provide query string.")
         if variables is not None and not isinstance(variables, Mapping):
-            raise GraphQLError("Variables must be provided as an object.")
+            raise FakeGraphQLError("Variables must be provided as an object.")
         fields, defaults = Parser(query).document()
         values = {**defaults, **(variables or {})}
         data = {top.key: run_field(top, values, users) for top in fields}
-    except GraphQLError as exc:
+    except FakeGraphQLError as exc:
         return {"errors": [{"message": str(exc)}]}
     return {"data": data}
 
@@ -255,21 +257,23 @@ def run_field(
     if top.name == "__typename":
         return "Query"
     if top.name != "users":
-        raise GraphQLError(f'Cannot query field "{top.name}" on type "Query".')
+        raise FakeGraphQLError(f'Cannot query field "{top.name}" on type "Query".')
     unknown = set(top.arguments) - {"input"}
     if unknown:
-        raise GraphQLError(
+        raise FakeGraphQLError(
             f'Unknown argument "{sorted(unknown)[0]}" on field "Query.users".'
         )
     if not top.selections:
-        raise GraphQLError(
+        raise FakeGraphQLError(
             'Field "users" of type "[User!]!" must have a selection of subfields.'
         )
     for selection in top.selections:
         if selection.name not in USER_FIELDS:
-            raise GraphQLError(f'Cannot query field "{selection.name}" on type "User".')
+            raise FakeGraphQLError(
+                f'Cannot query field "{selection.name}" on type "User".'
+            )
         if selection.selections or selection.arguments:
-            raise GraphQLError(
+            raise FakeGraphQLError(
                 f'Field "{selection.name}" of type "User" takes no subfields.'
             )
     skip, take, email = users_input(resolve(top.arguments.get("input"), variables))
@@ -287,16 +291,16 @@ def users_input(value: Any) -> tuple[int, int, str | None]:
     """Paging and filter from the ``input`` argument, checked like a schema would."""
     value = value or {}
     if not isinstance(value, Mapping):
-        raise GraphQLError('Argument "input" must be an object.')
+        raise FakeGraphQLError('Argument "input" must be an object.')
     unknown = set(value) - {"paging", "filter"}
     if unknown:
-        raise GraphQLError(
+        raise FakeGraphQLError(
             f'Field "{sorted(unknown)[0]}" is not defined by type "UsersInput".'
         )
     paging = value.get("paging") or {}
     filters = value.get("filter") or {}
     if not isinstance(paging, Mapping) or not isinstance(filters, Mapping):
-        raise GraphQLError('"paging" and "filter" must be objects.')
+        raise FakeGraphQLError('"paging" and "filter" must be objects.')
     skip = paging.get("skip", 0)
     take = paging.get("take", DEFAULT_TAKE)
     skip = 0 if skip is None else skip
@@ -307,10 +311,10 @@ def users_input(value: Any) -> tuple[int, int, str | None]:
         or skip < 0
         or not 0 <= take <= MAX_TAKE
     ):
-        raise GraphQLError(
+        raise FakeGraphQLError(
             f"paging.skip must be an Int >= 0 and paging.take an Int from 0 to {MAX_TAKE}."
         )
     email = filters.get("email")
     if email is not None and not isinstance(email, str):
-        raise GraphQLError("filter.email must be a String.")
+        raise FakeGraphQLError("filter.email must be a String.")
     return skip, take, email.lower() if email else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from html import escape
 
-AUTHORIZE_PATH = "/accounts/dialog/authorize"
+from django_everreal.testing.routes import AUTHORIZE_PATH
 
 #: The OAuth parameters the form carries from the GET to its POST.
 OAUTH_PARAMS = (

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from django.test import Client
 
     from django_everreal.testing.customers import EverRealCustomers
+    from django_everreal.testing.django_login import EverRealLogin
     from django_everreal.testing.fake import FakeEverReal
-    from django_everreal.testing.login_flow import EverRealLogin
     from django_everreal.testing.proxy import FaultProxy
     from django_everreal.testing.server import FakeEverRealServer
     from django_everreal.testing.webhooks import EverRealWebhooks
@@ -87,7 +87,7 @@ def everreal_login(client: Client, everreal_fake: FakeEverReal) -> EverRealLogin
     ``begin(subdomain="beta")``) logs in at a registered customer, e.g. one
     of ``everreal_customer``.
     """
-    from django_everreal.testing.login_flow import EverRealLogin
+    from django_everreal.testing.django_login import EverRealLogin
 
     return EverRealLogin(client, everreal_fake)
 

@@ -1,5 +1,8 @@
 """Serve fakes in-process to ``requests``, through the ``responses`` library.
 
+The router knows fakes only as ``Servable`` (a ``base_url`` and a
+``handle``); ``django_everreal.testing.mock`` names them as ``FakeEverReal``.
+
 Several fakes may be started at once, one per EverReal customer: a single
 router (one ``responses.RequestsMock``, started with the first fake and
 stopped with the last) hands each request to the fake whose ``base_url``
@@ -16,23 +19,34 @@ import re
 import threading
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
 
 from django_everreal.testing.errors import FakeEverRealError
 from django_everreal.testing.http_messages import FakeRequest
+from django_everreal.testing.http_messages import FakeResponse
 from django_everreal.testing.http_messages import Headers
 
 if TYPE_CHECKING:
     import responses
 
-    from django_everreal.testing.fake import FakeEverReal
-
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 #: The router sees every request; those no fake serves are refused by it.
 ANY_URL = re.compile(r".*", re.DOTALL)
+
+
+class Servable(Protocol):
+    """What the router needs of a fake (``FakeEverReal`` is one).
+
+    ``handle`` is looked up on each request, so a test may wrap a fake's.
+    """
+
+    base_url: str
+
+    def handle(self, request: FakeRequest) -> FakeResponse: ...
 
 
 def read_timeout(timeout: Any) -> float | None:
@@ -61,7 +75,7 @@ def origin(url: str) -> str:
     return f"{scheme}://{host}:{port or DEFAULT_PORTS.get(scheme, '')}"
 
 
-def serves(fake: FakeEverReal, url: str) -> bool:
+def serves(fake: Servable, url: str) -> bool:
     """Whether *url* is under the fake's ``base_url`` (read now: a test may change it)."""
     if origin(url) != origin(fake.base_url):
         return False
@@ -75,10 +89,10 @@ class MockRouter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._fakes: list[FakeEverReal] = []
+        self._fakes: list[Servable] = []
         self._responses: responses.RequestsMock | None = None
 
-    def add(self, fake: FakeEverReal) -> None:
+    def add(self, fake: Servable) -> None:
         """Serve *fake* from now on; the first one starts the ``responses`` mock."""
         with self._lock:
             if any(started is fake for started in self._fakes):
@@ -87,7 +101,7 @@ class MockRouter:
                 self._responses = self._start()
             self._fakes.append(fake)
 
-    def remove(self, fake: FakeEverReal) -> None:
+    def remove(self, fake: Servable) -> None:
         """Stop serving *fake*; the last one stops the ``responses`` mock."""
         with self._lock:
             self._fakes = [started for started in self._fakes if started is not fake]
@@ -97,12 +111,12 @@ class MockRouter:
             mock.stop()
             mock.reset()
 
-    def fakes(self) -> list[FakeEverReal]:
+    def fakes(self) -> list[Servable]:
         """The fakes served now, oldest first."""
         with self._lock:
             return list(self._fakes)
 
-    def fake_for(self, url: str) -> FakeEverReal | None:
+    def fake_for(self, url: str) -> Servable | None:
         """The fake that answers *url*: the latest started one whose ``base_url`` serves it."""
         for fake in reversed(self.fakes()):
             if serves(fake, url):
@@ -110,6 +124,7 @@ class MockRouter:
         return None
 
     def _start(self) -> responses.RequestsMock:
+        # ``responses`` is a test dependency: needed once a mock starts, not before.
         import responses
 
         mock = responses.RequestsMock(assert_all_requests_are_fired=False)
@@ -132,7 +147,7 @@ class MockRouter:
         return answer(fake, prepared)
 
 
-def answer(fake: FakeEverReal, prepared: requests.PreparedRequest) -> Any:
+def answer(fake: Servable, prepared: requests.PreparedRequest) -> Any:
     """*fake*'s answer to one request, as a ``responses`` callback returns it."""
     parts = urlsplit(prepared.url or "")
     body = prepared.body or b""
@@ -163,26 +178,3 @@ def answer(fake: FakeEverReal, prepared: requests.PreparedRequest) -> Any:
 
 #: Every fake started in-process, in this process.
 ROUTER = MockRouter()
-
-
-def mocked_fakes() -> list[FakeEverReal]:
-    """The fakes started in-process (``fake.mock()``), oldest first."""
-    return ROUTER.fakes()
-
-
-def mocked_fake(url: str) -> FakeEverReal | None:
-    """The started fake that answers *url* in-process, or ``None``."""
-    return ROUTER.fake_for(url)
-
-
-class FakeEverRealMock:
-    """One fake's place in the router, from ``start`` to ``stop``."""
-
-    def __init__(self, fake: FakeEverReal) -> None:
-        self.fake = fake
-
-    def start(self) -> None:
-        ROUTER.add(self.fake)
-
-    def stop(self) -> None:
-        ROUTER.remove(self.fake)

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from django_everreal.testing.fake import FakeEverReal
 from django_everreal.testing.http_messages import FakeRequest
 from django_everreal.testing.http_messages import Headers
-from django_everreal.testing.webhooks import CONTROL_PATH
-from django_everreal.testing.webhooks import control_deliver
+from django_everreal.testing.routes import CONTROL_PATH
+from django_everreal.testing.webhook_delivery import control_deliver
 
 logger = logging.getLogger("django_everreal.testing")
 

@@ -2,12 +2,16 @@
 
 A token is valid when its signature checks out *and* the fake still holds
 its record: that is what makes revocation and the refresh-token cap work.
+``FakeTokenRegistry.check`` is the one place that decides whether a
+presented token is live; the API, the refresh grant and
+``FakeEverReal.verify`` only word its verdict each their own way.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +21,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from django_everreal.testing.records import FakeUser
+
 TokenKind = Literal["access", "refresh"]
+#: Why a token is refused: not signed by this fake; signed but not held
+#: (deleted, or of another kind); revoked; expired; its user gone or inactive.
+RejectReason = Literal["forged", "unknown", "revoked", "expired", "inactive"]
 
 _process_key: rsa.RSAPrivateKey | None = None
 _process_key_lock = threading.Lock()
@@ -88,11 +97,31 @@ class TokenRecord:
         return now >= self.expires_at
 
 
-class TokenStore:
-    """The tokens the fake has issued; callers hold the fake's lock."""
+class TokenRejected(Exception):
+    """A token the registry refuses; ``reason`` says why, each caller words it."""
 
-    def __init__(self, signer: TokenSigner) -> None:
+    def __init__(self, reason: RejectReason) -> None:
+        super().__init__(reason)
+        self.reason: RejectReason = reason
+
+
+class FakeTokenRegistry:
+    """The tokens the fake has issued, and the one check of a presented token.
+
+    Callers hold the state's lock. *clock* and *find_user* are the state's,
+    so expiry follows the fake's time and a deactivated user's access
+    tokens stop working at once.
+    """
+
+    def __init__(
+        self,
+        signer: TokenSigner,
+        clock: Callable[[], float],
+        find_user: Callable[[str], FakeUser | None],
+    ) -> None:
         self.signer = signer
+        self.clock = clock
+        self.find_user = find_user
         self._records: dict[str, TokenRecord] = {}
 
     def issue(
@@ -126,17 +155,70 @@ class TokenStore:
         )
         return token, record
 
-    def find(self, token: str, kind: TokenKind) -> TokenRecord | None:
+    def check(self, token: str, kind: TokenKind | None = None) -> TokenRecord:
+        """The record of a live *token* (of *kind*, if given), else ``TokenRejected``.
+
+        Live: signed by this fake, still held, not revoked, not expired.
+        """
         claims = self.signer.claims(token)
         if claims is None:
-            return None
+            raise TokenRejected("forged")
         record = self._records.get(str(claims["jti"]))
-        if record is None or record.kind != kind or record.user_id != claims["sub"]:
-            return None
+        if record is None or record.user_id != claims["sub"]:
+            raise TokenRejected("unknown")
+        if kind is not None and record.kind != kind:
+            raise TokenRejected("unknown")
+        if record.revoked:
+            raise TokenRejected("revoked")
+        if record.expired(self.clock()):
+            raise TokenRejected("expired")
         return record
 
-    def get(self, jti: str) -> TokenRecord | None:
-        return self._records.get(jti)
+    def check_access_token(self, token: str) -> tuple[TokenRecord, FakeUser]:
+        """A live access token and its user, who must still exist and be active."""
+        record = self.check(token, "access")
+        user = self.find_user(record.user_id)
+        if user is None or not user.is_active:
+            raise TokenRejected("inactive")
+        return record, user
+
+    def revoke(self, token: str) -> bool:
+        """Revoke one token of either kind; ``False`` when it is unknown."""
+        claims = self.signer.claims(token)
+        record = None if claims is None else self._records.get(str(claims["jti"]))
+        if record is None:
+            return False
+        record.revoked = True
+        return True
+
+    def revoke_matching(
+        self, kinds: tuple[str, ...], user_id: str | None, client_id: str | None
+    ) -> int:
+        """Revoke the live tokens of *kinds* of a user and a client (``None``: any)."""
+        count = 0
+        for record in self._records.values():
+            if (
+                record.kind in kinds
+                and not record.revoked
+                and (user_id is None or record.user_id == user_id)
+                and (client_id is None or record.client_id == client_id)
+            ):
+                record.revoked = True
+                count += 1
+        return count
+
+    def live_refresh_tokens(self, client_id: str, user_id: str) -> int:
+        """How many refresh tokens of a client and user still work."""
+        now = self.clock()
+        return sum(
+            1
+            for record in self._records.values()
+            if record.kind == "refresh"
+            and record.user_id == user_id
+            and record.client_id == client_id
+            and not record.revoked
+            and not record.expired(now)
+        )
 
     def records(self) -> Iterator[TokenRecord]:
         return iter(list(self._records.values()))
