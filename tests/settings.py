@@ -129,3 +129,7 @@ SOCIAL_AUTH_PIPELINE = [
     "social_core.pipeline.user.user_details",
     "django_everreal.pipeline.sync_account",
 ]
+
+# Django 6.1's mail configuration (the test runner swaps in its outbox); older
+# Django ignores it.
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}

@@ -719,6 +719,8 @@ def process_again(client: Client, *events: WebhookEvent) -> Any:
     )
 
 
+# The database queue's worker runs here: its transactions need real commits.
+@pytest.mark.django_db(transaction=True)
 def test_process_again_resets_a_failed_event_and_processes_it(admin_client):
     event = make_event(
         make_subscription(),
