@@ -6,6 +6,8 @@
                            # EVERREAL_TEST_DATABASE=postgres|mariadb picks the
                            # database, SQLite by default)
     python3 dev.py lint    # ruff and mypy
+    python3 dev.py coverage  # the branch coverage of the test runs made with
+                           # EVERREAL_COVERAGE=1, combined; fails under the gate
     python3 dev.py bench   # the benchmarks: login sync on SQLite and PostgreSQL,
                            # calls to EverReal, API requests with EverReal
                            # tokens (bench sync|outbound|bearer runs one;
@@ -46,6 +48,7 @@ NEEDS = {
     "test": ("", "test"),
     "lint": ("", "lint"),
     "bench": ("", "test"),
+    "coverage": ("", "test"),
 }
 
 
@@ -89,7 +92,16 @@ def run(*args: str, **kwargs: object) -> int:
 
 
 def test(args: list[str]) -> int:
+    if os.environ.get("EVERREAL_COVERAGE"):
+        # Each run leaves its own data file; ``dev.py coverage`` adds them up.
+        return run("-m", "coverage", "run", "-m", "pytest", *args)
     return run("-m", "pytest", *args)
+
+
+def coverage(args: list[str]) -> int:
+    """Combine the coverage of the runs made with EVERREAL_COVERAGE=1 and report it."""
+    run("-m", "coverage", "combine", "--quiet")
+    return run("-m", "coverage", "report", *args)
 
 
 def lint(args: list[str]) -> int:
@@ -113,7 +125,13 @@ def bench(args: list[str]) -> int:
     return run("-m", "benchmarks", *args)
 
 
-TASKS = {"demo": demo, "test": test, "lint": lint, "bench": bench}
+TASKS = {
+    "demo": demo,
+    "test": test,
+    "lint": lint,
+    "bench": bench,
+    "coverage": coverage,
+}
 
 
 def main() -> int:
