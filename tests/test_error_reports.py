@@ -146,7 +146,7 @@ def test_reports_of_the_callback_hide_every_secret(failed_login, failure):
 
 def test_admin_email_of_the_callback_hides_every_secret(failed_login, settings):
     response, secrets = failed_login
-    settings.ADMINS = [("Admin", "admin@example.com")]
+    settings.ADMINS = ["admin@example.com"]
     handler = AdminEmailHandler(include_html=True)
     record = logging.LogRecord(
         "django.request",
