@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 from urllib.parse import quote
 from urllib.parse import urlsplit
 
+import django
 import pytest
 from django.core import mail
 from django.test import Client
@@ -146,7 +147,12 @@ def test_reports_of_the_callback_hide_every_secret(failed_login, failure):
 
 def test_admin_email_of_the_callback_hides_every_secret(failed_login, settings):
     response, secrets = failed_login
-    settings.ADMINS = ["admin@example.com"]
+    # Plain addresses from Django 6.0 on, (name, address) pairs before.
+    settings.ADMINS = (
+        ["admin@example.com"]
+        if django.VERSION >= (6, 0)
+        else [("Admin", "admin@example.com")]
+    )
     handler = AdminEmailHandler(include_html=True)
     record = logging.LogRecord(
         "django.request",
