@@ -37,7 +37,7 @@ from benchmarks.run import postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "bearer.txt"
-MIN_ROUNDS = 7
+MIN_ROUNDS = report.MIN_ROUNDS
 REQUESTS = 400
 #: Requests of one way in a row, before the other way's.
 BLOCK = 20
@@ -350,16 +350,13 @@ def main(argv: list[str] | None = None) -> int:
 
     elapsed = time.perf_counter() - start
     command = f"python3 dev.py bench bearer --rounds {args.rounds}"
-    lines = [
-        "django-everreal: an API request authenticated by a cached EverReal token",
-        f"({command}; {time.strftime('%Y-%m-%d')}, {elapsed:.0f} s in all)",
-        "",
-        *report.machine(),
-    ]
-    if django_version:
-        lines.append(f"Django: {django_version}")
-    if args.rounds < MIN_ROUNDS:
-        lines.append(f"Only {args.rounds} rounds: a smoke test, not a measurement.")
+    lines = report.heading(
+        "an API request authenticated by a cached EverReal token",
+        command,
+        elapsed,
+        args.rounds,
+        *([f"Django: {django_version}"] if django_version else []),
+    )
     lines += ["", textwrap.fill(" ".join(_LEGEND.split()), width=78)]
     for section in sections:
         lines += ["", *section]

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "outbound.txt"
-MIN_ROUNDS = 7
+MIN_ROUNDS = report.MIN_ROUNDS
 CALLS = 200
 #: Calls of one variant in a row, before the next variant's.
 BLOCK = 20
@@ -668,18 +668,16 @@ def main(argv: list[str] | None = None) -> int:
         command += f" --requests {args.requests_}"
     if args.profile:
         command += " --profile"
-    lines = [
-        "django-everreal: one authenticated GET of EverReal's userinfo, six ways",
-        f"({command}; {time.strftime('%Y-%m-%d')}, {elapsed:.0f} s in all)",
-        "",
-        *report.machine(),
+    lines = report.heading(
+        "one authenticated GET of EverReal's userinfo, six ways",
+        command,
+        elapsed,
+        args.rounds,
         f"Libs:   {versions()}",
         f"Code measured: {sources}"
         + (" (WARNING: changed during the run)" if sources_changed else ""),
         f"Connections counted by {counted_by}.",
-    ]
-    if args.rounds < MIN_ROUNDS:
-        lines.append(f"Only {args.rounds} rounds: a smoke test, not a measurement.")
+    )
     lines += [
         "",
         *legend(args.calls, args.requests_),

@@ -9,6 +9,7 @@ import platform
 import statistics
 import subprocess
 import textwrap
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,26 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "django_everreal"
 CPUINFO = Path("/proc/cpuinfo")
+
+
+#: Fewer rounds than this are a smoke test, not a measurement.
+MIN_ROUNDS = 7
+
+
+def heading(
+    title: str, command: str, elapsed: float, rounds: int, *extra: str
+) -> list[str]:
+    """The first lines of a report: what was run, when, on what, how many rounds."""
+    lines = [
+        f"django-everreal: {title}",
+        f"({command}; {time.strftime('%Y-%m-%d')}, {elapsed:.0f} s in all)",
+        "",
+        *machine(),
+        *extra,
+    ]
+    if rounds < MIN_ROUNDS:
+        lines.append(f"Only {rounds} rounds: a smoke test, not a measurement.")
+    return lines
 
 
 def machine() -> list[str]:

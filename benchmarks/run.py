@@ -30,7 +30,7 @@ from benchmarks.measure import SIZES
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "sync.txt"
-MIN_ROUNDS = 7
+MIN_ROUNDS = report.MIN_ROUNDS
 
 
 class Unavailable(Exception):
@@ -178,16 +178,13 @@ def main(argv: list[str] | None = None) -> int:
 
     elapsed = time.perf_counter() - start
     command = f"python3 dev.py bench sync --rounds {args.rounds}"
-    lines = [
-        "django-everreal: login sync cost by number of companies",
-        f"({command}; {time.strftime('%Y-%m-%d')}, {elapsed:.0f} s in all)",
-        "",
-        *report.machine(),
-    ]
-    if django_version:
-        lines.append(f"Django: {django_version}")
-    if args.rounds < MIN_ROUNDS:
-        lines.append(f"Only {args.rounds} rounds: a smoke test, not a measurement.")
+    lines = report.heading(
+        "login sync cost by number of companies",
+        command,
+        elapsed,
+        args.rounds,
+        *([f"Django: {django_version}"] if django_version else []),
+    )
     lines += ["", report.LEGEND]
     for section in sections:
         lines += ["", *section]
