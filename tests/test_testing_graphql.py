@@ -6,6 +6,10 @@ import pytest
 import requests
 
 from django_everreal.testing import errors
+from django_everreal.testing.data import demo_users
+from django_everreal.testing.graphql import Variable
+from django_everreal.testing.graphql import execute
+from django_everreal.testing.graphql import resolve
 from tests import test_testing_fake
 
 # The fake of the fake's own tests, on a fixed clock: defined once, there.
@@ -177,3 +181,96 @@ def test_graphql_faults(fake, graphql):
     fake.fail_next("graphql", 500)
     assert graphql(QUERY).status_code == 500
     assert graphql(QUERY).status_code == 200
+
+
+# The parser and the schema checks, without HTTP.
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "message"),
+    [
+        ("{ users { id } } %", None, "Unexpected character '%'"),
+        ("query Users($input UsersInput) { users { id } }", None, "Expected ':'"),
+        ("{ users { 3 } }", None, "Expected a name, found '3'"),
+        ("{ users { id", None, "Unexpected end of query"),
+        ("fragment F on User { id }", None, "Unexpected 'fragment'"),
+        ("subscription { users { id } }", None, "no subscriptions"),
+        ("{ users { id } } { users { id } }", None, "runs one operation"),
+        ("{ }", None, "A selection set cannot be empty"),
+        ("{ users @include(if: true) { id } }", None, "no directives"),
+        (
+            "query ($a: Int = $b) { users { id } }",
+            None,
+            "A default value cannot use a variable",
+        ),
+        ("{ users(input: ) { id } }", None, "Unexpected ')'"),
+        ("{ users { id } }", ["not", "an", "object"], "Variables must be provided"),
+        ("{ users { id(size: 2) } }", None, '"id" of type "User" takes no subfields'),
+        ("{ users { email { x } } }", None, '"email" of type "User" takes no'),
+        ("{ users(input: [1]) { id } }", None, 'Argument "input" must be an object'),
+        ("{ users(input: {sort: 1}) { id } }", None, 'Field "sort" is not defined'),
+        ("{ users(input: {paging: 3}) { id } }", None, "must be objects"),
+        ("{ users(input: {filter: [1]}) { id } }", None, "must be objects"),
+        ("{ users(input: {paging: {take: ten}}) { id } }", None, "paging.take"),
+        ("{ users(input: {paging: {take: 101}}) { id } }", None, "paging.take"),
+        ("{ users(input: {paging: {skip: 1.5}}) { id } }", None, "paging.skip"),
+        ("{ users(input: {filter: {email: 3}}) { id } }", None, "filter.email"),
+        (
+            "query ($e: [String!]!) { users(input: {filter: {email: $e}}) { id } }",
+            {"e": ["anna"]},
+            "filter.email must be a String",
+        ),
+        (None, None, "Must provide query string."),
+        ("   ", None, "Must provide query string."),
+    ],
+)
+def test_queries_the_fake_cannot_run_are_graphql_errors(query, variables, message):
+    body = execute(query, variables, demo_users())
+    assert set(body) == {"errors"}
+    [error] = body["errors"]
+    assert message in error["message"]
+
+
+def test_typename_aliases_and_literal_values():
+    users = demo_users()
+    query = """
+    query Page($paging: PagingInput = {skip: 1, take: 2}, $tags: [[String]] = [["a"], []]) {
+      kind: __typename
+      first: users(input: {paging: $paging, filter: {email: null}}) { who: email isTenant }
+      all: users(input: {paging: {skip: 0, take: 100}, filter: {email: "EXAMPLE.com"}}) { id }
+    }
+    """
+    body = execute(query, None, users)
+    assert body == {
+        "data": {
+            "kind": "Query",
+            "first": [
+                {"who": user.email, "isTenant": user.is_tenant} for user in users[1:3]
+            ],
+            "all": [{"id": user.id} for user in users if "example.com" in user.email],
+        }
+    }
+
+
+def test_variables_override_defaults_and_reach_into_lists():
+    users = demo_users()
+    query = """query ($take: Int = 1, $skip: Int) {
+      users(input: {paging: {skip: $skip, take: $take}}) { email }
+    }"""
+    assert execute(query, {}, users)["data"]["users"] == [{"email": users[0].email}]
+    page = execute(query, {"take": 2, "skip": 3}, users)["data"]["users"]
+    assert page == [{"email": user.email} for user in users[3:5]]
+    # A named query without variables; null paging values mean the defaults.
+    query = "query First { users(input: {paging: {take: 1, skip: null}}) { email } }"
+    assert execute(query, None, users)["data"]["users"] == [{"email": users[0].email}]
+    # take 0 is an empty page.
+    query = "{ users(input: {paging: {skip: null, take: 0}}) { email } }"
+    assert execute(query, None, users) == {"data": {"users": []}}
+
+
+def test_resolve_replaces_variables_inside_lists():
+    assert resolve([Variable("a"), {"b": [Variable("c"), 1]}], {"a": 1, "c": 2}) == [
+        1,
+        {"b": [2, 1]},
+    ]
+    assert resolve(Variable("missing"), {}) is None
