@@ -146,6 +146,28 @@ def test_users_file_object_form_with_clients(tmp_path):
         ([{**USER, "scopes": ["*"]}], "scopes"),
         ([USER, USER], "duplicate emails"),
         ([{**USER, "firstName": 3}], "'firstName' must be a string"),
+        (["eva@acme.test"], r"users\[0\]: expected an object"),
+        ([{**USER, "companies": ["Acme"]}], "companies: expected a list of objects"),
+        ([{**USER, "companies": {"name": "Acme"}}], "companies: expected a list"),
+        ([{**USER, "partner": "acme"}], "partner must be an object"),
+        ([{**USER, "scopes": "company_user"}], "scopes must be a list of strings"),
+        ([{**USER, "scopes": [1]}], "scopes must be a list of strings"),
+        ([{**USER, "scopes": ["offline_access"]}], "scopes are permissions"),
+        ({"users": [USER], "clients": {}}, "clients: expected a list"),
+        ({"users": [USER], "clients": ["app"]}, r"clients\[0\]: expected an object"),
+        (
+            {"users": [USER], "clients": [{"client_id": "app"}]},
+            "'client_secret' is required",
+        ),
+        (
+            {
+                "users": [USER],
+                "clients": [
+                    {"client_id": "a", "client_secret": "b", "redirect_uris": "x"}
+                ],
+            },
+            "redirect_uris must be a list of strings",
+        ),
     ],
 )
 def test_bad_users_files_say_what_is_wrong(tmp_path, data, message):
@@ -157,3 +179,43 @@ def test_unreadable_users_file(tmp_path):
     (tmp_path / "users.json").write_text("{nope")
     with pytest.raises(UsersFileError, match=r"users\.json"):
         FakeEverReal(users_file=tmp_path / "users.json")
+
+
+def test_users_file_defaults_for_what_a_user_leaves_out(tmp_path):
+    companies = [{"id": "c1", "name": "One"}, {"id": "c2", "name": "Two"}]
+    path = write(
+        tmp_path,
+        [
+            {"email": "min@acme.test", "password": "pw"},
+            {"email": "first@acme.test", "password": "pw", "companies": companies},
+            {
+                "email": "default@acme.test",
+                "password": "pw",
+                "companies": [companies[0], {**companies[1], "isDefault": True}],
+            },
+            {
+                "email": "object@acme.test",
+                "password": "pw",
+                "companies": companies,
+                "currentCompany": {"id": "c2", "name": "Two"},
+            },
+            {
+                "email": "partner@acme.test",
+                "password": "pw",
+                "partner": {},
+            },
+        ],
+    )
+    fake = FakeEverReal(users_file=path)
+    minimal = fake.user("min@acme.test")
+    assert minimal.companies == [] and minimal.current_company_id is None
+    assert minimal.partner is None and minimal.scopes == []
+    assert minimal.is_active and not minimal.is_tenant
+    assert minimal.language == "de-DE"
+    assert fake.user("first@acme.test").current_company_id == "c1"
+    assert fake.user("default@acme.test").current_company_id == "c2"
+    assert fake.user("object@acme.test").current_company_id == "c2"
+    partner = fake.user("partner@acme.test").partner
+    assert partner is not None
+    assert (partner.subdomain, partner.name) == ("demo", "demo")
+    assert partner.id == derived_id("partner", "demo")
