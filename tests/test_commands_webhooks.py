@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django_tasks_db.models import DBTaskResult
 
+from django_everreal.models import ServiceAccount
+from django_everreal.models import WebhookEvent
 from django_everreal.models import WebhookSubscription
+from django_everreal.signals import webhook_received
 from django_everreal.testing import FakeEverReal
 from django_everreal.webhooks import receiver_url
 from django_everreal.webhooks import token_in_url
@@ -182,3 +186,172 @@ def test_a_missing_service_account_is_an_error(everreal_fake, settings):
 
     with pytest.raises(CommandError, match="nobody"):
         webhooks("sync")
+
+
+def answer_next_normally(fake: FakeEverReal) -> None:
+    """Let the next webhooks call through as the fake answers it.
+
+    A delay far below any read timeout: in-process the fake answers at once,
+    and the faults queued after it hit the call after.
+    """
+    fake.delay_next("webhooks", 0.001)
+
+
+@pytest.mark.parametrize("action", ["list", "sync"])
+def test_a_refused_webhook_list_is_an_error_naming_the_account(
+    everreal_fake, hooks, action
+):
+    hooks("LISTING_CREATED")
+    everreal_fake.fail_next("webhooks", 403)
+
+    with pytest.raises(CommandError, match="could not be reconciled"):
+        out = io.StringIO()
+        call_command("everreal_webhooks", action, stdout=out, stderr=out)
+    assert "hooks: EverReal answered HTTP 403 to the webhook list." in out.getvalue()
+    assert everreal_fake.live_webhooks() == []
+    assert not WebhookSubscription.objects.exists()
+
+
+@pytest.mark.parametrize("body", [{"webhooks": []}, "not json at all"])
+@pytest.mark.parametrize("action", ["list", "sync"])
+def test_a_webhook_list_that_is_no_json_array_is_an_error(
+    everreal_fake, hooks, action, body
+):
+    hooks("LISTING_CREATED")
+    everreal_fake.fail_next("webhooks", 200, body)
+
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="could not be reconciled"):
+        call_command("everreal_webhooks", action, stdout=out, stderr=out)
+    assert "hooks: " in out.getvalue()
+    assert everreal_fake.live_webhooks() == []
+
+
+def test_a_refused_registration_is_an_error_and_keeps_no_secret(everreal_fake, hooks):
+    hooks("LISTING_CREATED")
+    answer_next_normally(everreal_fake)  # the list
+    everreal_fake.fail_next("webhooks", 403, {"message": "forbidden"})
+
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("everreal_webhooks", "sync", stdout=out, stderr=out)
+
+    assert (
+        "EverReal answered HTTP 403 to registering LISTING_CREATED." in out.getvalue()
+    )
+    assert everreal_fake.live_webhooks() == []
+    assert not WebhookSubscription.objects.exists()
+    # Run again once EverReal agrees: registered.
+    webhooks("sync")
+    assert live(everreal_fake) == [("LISTING_CREATED", True)]
+
+
+def test_a_refused_delete_is_an_error_and_the_secret_stays(everreal_fake, hooks):
+    hooks("LISTING_CREATED")
+    webhooks("sync")
+    [registration] = everreal_fake.live_webhooks()
+    hooks()
+    answer_next_normally(everreal_fake)  # the list
+    everreal_fake.fail_next("webhooks", 403)
+
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("everreal_webhooks", "sync", stdout=out, stderr=out)
+
+    assert (
+        f"EverReal answered HTTP 403 to deleting LISTING_CREATED ({registration.id})."
+        in out.getvalue()
+    )
+    # EverReal still delivers there, so the site still recognises the secret.
+    assert everreal_fake.live_webhooks() == [registration]
+    assert WebhookSubscription.objects.get().event_type == "LISTING_CREATED"
+    webhooks("sync")
+    assert everreal_fake.live_webhooks() == []
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_a_registration_everreal_never_confirmed_is_registered_without_a_delete(
+    everreal_fake, hooks
+):
+    hooks("LISTING_CREATED")
+    # Its answer lost, say: the site holds a secret but no EverReal id.
+    WebhookSubscription.objects.create(
+        service_account=ServiceAccount.objects.get(name="hooks"),
+        event_type="LISTING_CREATED",
+        token_hash="0" * 64,
+        everreal_id="",
+    )
+
+    webhooks("sync")
+
+    assert [c.method for c in everreal_fake.calls("webhooks")] == ["GET", "POST", "GET"]
+    assert live(everreal_fake) == [("LISTING_CREATED", True)]
+    [subscription] = WebhookSubscription.objects.all()
+    assert subscription.token_hash != "0" * 64
+    assert subscription.everreal_id == everreal_fake.live_webhooks()[0].id
+
+
+def test_without_service_accounts_there_is_nothing_to_do(everreal_fake, settings):
+    settings.EVERREAL_WEBHOOKS = {}
+
+    for action in ("sync", "list"):
+        assert webhooks(action) == "EVERREAL_WEBHOOKS names no service account.\n"
+    assert everreal_fake.calls("webhooks") == []
+
+
+@pytest.mark.parametrize(
+    "base_url", ["ftp://www.example.com", "https://www.example.com/hooks?x=1"]
+)
+def test_a_bad_webhook_base_url_is_a_command_error(
+    everreal_fake, hooks, settings, base_url
+):
+    hooks("LISTING_CREATED")
+    settings.EVERREAL_WEBHOOK_BASE_URL = base_url
+
+    with pytest.raises(CommandError, match="EVERREAL_WEBHOOK_BASE_URL"):
+        webhooks("sync")
+    assert everreal_fake.calls("webhooks") == []
+
+
+def test_process_queues_every_unprocessed_event(everreal_fake, hooks):
+    hooks("LISTING_CREATED")
+    webhooks("sync")
+    [subscription] = WebhookSubscription.objects.all()
+    for uuid, status in [
+        ("u1", WebhookEvent.PENDING),
+        ("u2", WebhookEvent.PROCESSED),
+        ("u3", WebhookEvent.PENDING),
+    ]:
+        WebhookEvent.objects.create(
+            subscription=subscription,
+            uuid=uuid,
+            event_type="LISTING_CREATED",
+            status=status,
+        )
+
+    assert webhooks("process") == "Queued 2 unprocessed EverReal webhook events.\n"
+    assert DBTaskResult.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_queues_stored_events_and_runs_their_handlers(everreal_fake, hooks):
+    hooks("LISTING_CREATED")
+    webhooks("sync")
+    [subscription] = WebhookSubscription.objects.all()
+    WebhookEvent.objects.create(
+        subscription=subscription, uuid="u1", event_type="LISTING_CREATED"
+    )
+    seen: list[str] = []
+
+    def handler(sender: str, event: WebhookEvent, **kwargs: Any) -> None:
+        seen.append(event.uuid)
+
+    webhook_received.connect(handler, dispatch_uid="test-worker", weak=False)
+    try:
+        out = webhooks("worker", "--", "--batch", "--interval", "0")
+    finally:
+        webhook_received.disconnect(dispatch_uid="test-worker")
+
+    assert out.startswith("Queued 1 unprocessed EverReal webhook events.\n")
+    assert seen == ["u1"]
+    assert WebhookEvent.objects.get().status == WebhookEvent.PROCESSED
