@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -464,3 +467,115 @@ def test_another_task_backend_is_configuration_only(
     assert len(received) == 1
     assert WebhookEvent.objects.get().status == WebhookEvent.PROCESSED
     assert not DBTaskResult.objects.exists()
+
+
+# Receiving: what the envelope and the request may get wrong.
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"language": "de DE"}, "language"),
+        ({"language": "x" * 36}, "language"),
+        ({"subdomain": ""}, "subdomain"),
+        ({"createdAt": "2026-13-45T10:00:00Z"}, "createdAt"),  # the form, no date
+        ({"createdAt": "2026-11-28T10:00:00Z" + " " * 60}, "createdAt"),
+    ],
+)
+def test_an_envelope_field_out_of_range_is_a_400_naming_it(client, hook, fields, field):
+    response = deliver(client, hook, envelope(**fields))
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_envelope", "field": field}
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_missing_language_and_subdomain_are_accepted(client, hook):
+    response = deliver(client, hook, envelope(language=None, subdomain=None))
+
+    assert response.status_code == 200
+    assert (
+        WebhookEvent.objects.get().language,
+        WebhookEvent.objects.get().subdomain,
+    ) in {
+        (None, None),
+        ("", ""),
+    }
+
+
+@pytest.mark.parametrize("length", ["many", "1e3", " "])
+def test_a_content_length_that_is_no_number_is_a_400(client, hook, length):
+    response = client.post(
+        hook.path,
+        json.dumps(envelope()),
+        content_type="application/json",
+        CONTENT_LENGTH=length,
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request"}
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_declared_length_past_the_limit_is_a_413_before_reading(
+    client, hook, settings
+):
+    settings.EVERREAL_WEBHOOK_MAX_BODY = 200
+
+    response = client.post(
+        hook.path, b"{}", content_type="application/json", CONTENT_LENGTH="201"
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {"error": "too_large", "limit": 200}
+
+
+@contextmanager
+def table_gone(model: type[Model]) -> Iterator[None]:
+    """The model's table renamed away, as a half-run migration leaves it."""
+    table = model._meta.db_table
+    with connection.schema_editor() as editor:
+        editor.alter_db_table(model, table, f"{table}_away")
+    try:
+        yield
+    finally:
+        with connection.schema_editor() as editor:
+            editor.alter_db_table(model, f"{table}_away", table)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_failure_is_a_503_the_sender_retries(client, hook, caplog):
+    body = envelope()
+
+    with table_gone(WebhookEvent):
+        response = deliver(client, hook, body)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == {"error": "temporarily_unavailable"}
+    assert "database error" in caplog.text and hook.token not in caplog.text
+    # EverReal's retry, once the database is back, is stored.
+    again = deliver(client, hook, body)
+    assert again.status_code == 200
+    assert again.json() == {"status": "received"}
+    assert WebhookEvent.objects.get().uuid == body["uuid"]
+
+
+def test_a_handler_for_every_event_type(
+    client, hook, django_capture_on_commit_callbacks
+):
+    calls: list[str] = []
+
+    @webhook_handler()
+    def everything(sender: str, event: WebhookEvent, **kwargs: Any) -> None:
+        calls.append(sender)
+
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(client, hook, envelope())
+            deliver(client, hook, envelope(operation="UNIT_DELETED"))
+        run_worker()
+    finally:
+        webhook_received.disconnect(everything)
+
+    assert sorted(calls) == sorted([EVENT, "UNIT_DELETED"])
