@@ -6,17 +6,22 @@ import socket
 import time
 from typing import Any
 
+import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
 from urllib3.util import Timeout
 
 import django_everreal.testing as testing
 from django_everreal.testing import FakeClock
 from django_everreal.testing import FakeEverReal
+from django_everreal.testing import FakeEverRealError
 from django_everreal.testing import FakeEverRealServer
+from django_everreal.testing.data import ABSENT
 from django_everreal.testing.data import FakeCompany
 from django_everreal.testing.data import FakePartner
 from django_everreal.testing.data import demo_users
+from django_everreal.testing.fake import _Mirror
 from django_everreal.testing.http_messages import FakeRequest
 from django_everreal.testing.proxy import FaultProxy
 from django_everreal.testing.router import ROUTER
@@ -264,3 +269,67 @@ def test_a_closed_proxy_cannot_start_again_and_closes_once():
         assert proxy.active_threads == 0
         with pytest.raises(RuntimeError, match="closed"):
             proxy.start()
+
+
+# More of the fake's small promises.
+
+
+def test_a_bytes_fault_body_is_an_octet_stream():
+    fake = FakeEverReal()
+    fake.fail_next("userinfo", 500, b"\x00\x01")
+    with fake.mock():
+        answer = requests.get(USERINFO, timeout=TIMEOUT)
+    assert answer.content == b"\x00\x01"
+    assert answer.headers["Content-Type"] == "application/octet-stream"
+
+
+def test_tokens_verify_with_the_published_key():
+    fake = FakeEverReal()
+    token = fake.issue_tokens("anna@example.com")["access_token"]
+    pem_key = serialization.load_pem_public_key(fake.public_key_pem.encode())
+    for key in (fake.public_key, pem_key):
+        claims = jwt.decode(token, key, algorithms=["RS256"])  # type: ignore[arg-type]
+        assert claims["sub"] == fake.user("anna@example.com").id
+
+
+def test_the_rate_limit_can_be_read_and_changed():
+    fake = FakeEverReal()
+    assert fake.rate_limit == 300
+    fake.rate_limit = 5
+    assert fake.rate_limit == 5
+    assert isinstance(FakeEverReal.rotate_refresh_tokens, _Mirror)
+    assert fake.rotate_refresh_tokens is True
+
+
+def test_stop_mock_without_a_mock_is_harmless_and_calls_say_what_they_are():
+    fake = FakeEverReal()
+    fake.stop_mock()
+    with pytest.raises(FakeEverRealError, match="No calls of userinfo yet"):
+        fake.last_call("userinfo")
+    with fake.mock():
+        requests.get(USERINFO, timeout=TIMEOUT)
+    call = fake.last_call("userinfo")
+    assert repr(call) == "<Call userinfo GET /accounts/api/userinfo -> 401>"
+    assert repr(ABSENT) == "ABSENT"
+
+
+def test_the_router_serves_each_fake_once():
+    fake = FakeEverReal()
+    ROUTER.add(fake)
+    try:
+        with pytest.raises(FakeEverRealError, match="running already"):
+            ROUTER.add(fake)
+    finally:
+        ROUTER.remove(fake)
+    assert fake not in ROUTER.fakes()
+
+
+def test_a_proxy_starts_once_and_closes_without_starting():
+    with FakeEverRealServer(FakeEverReal()) as server:
+        never_started = FaultProxy(server.host, server.port)
+        never_started.close()
+        assert never_started.active_threads == 0
+        with FaultProxy(server.host, server.port) as proxy:
+            assert proxy.start() is proxy
+            assert proxy.active_threads == 1  # the one acceptor
+        assert proxy.active_threads == 0
