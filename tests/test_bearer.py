@@ -16,6 +16,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.db import connections
 from django.test import Client
@@ -370,3 +371,183 @@ def test_processes_sharing_redis_make_one_userinfo_call_for_a_new_token(
     assert len(users) == 32
     assert len(set(users)) == 1
     assert len(fake.calls("userinfo")) == 1
+
+
+# EverReal's userinfo answers as a token check sees them.
+
+
+def userinfo_answer(
+    fake: FakeEverReal, email: str = "anna@example.com", **fields: Any
+) -> dict[str, Any]:
+    """A 200 userinfo answer for *email*, as EverReal sends it, with *fields* changed."""
+    user = fake.user(email)
+    payload = user.userinfo()
+    payload["tokenInfo"] = {
+        "audience": fake.client("demo-client").audience,
+        "scope": ["offline_access", "company_user"],
+        "user_id": user.id,
+        "expires_in": 3571,
+    }
+    payload.update(fields)
+    return payload
+
+
+@pytest.mark.parametrize(
+    "body", ["<html>Bad gateway</html>", [1, 2], {"email": "anna@example.com"}]
+)
+def test_userinfo_that_is_no_user_is_a_503_not_a_refusal(client, everreal_fake, body):
+    token = token_of(everreal_fake)
+    everreal_fake.fail_next("userinfo", 200, body)
+
+    assert call(client, token).status_code == 503
+    assert not get_user_model().objects.exists()
+    caches["default"].clear()  # the short "unavailable" note
+    assert call(client, token).status_code == 200
+
+
+def test_userinfo_naming_an_inactive_user_is_refused(client, everreal_fake):
+    token = token_of(everreal_fake)
+    everreal_fake.fail_next(
+        "userinfo", 200, userinfo_answer(everreal_fake, isActive=False)
+    )
+
+    assert call(client, token).status_code == 401
+    assert not get_user_model().objects.exists()
+
+
+def test_a_token_past_its_exp_is_refused_though_userinfo_answers(client, everreal_fake):
+    everreal_fake.access_token_lifetime = 0
+    token = token_of(everreal_fake)
+    everreal_fake.fail_next("userinfo", 200, userinfo_answer(everreal_fake))
+
+    assert call(client, token).status_code == 401
+    assert not get_user_model().objects.exists()
+
+
+@pytest.mark.parametrize(("expires_in", "timeout"), [(120, 120), (None, 300)])
+def test_an_opaque_token_lasts_as_userinfo_says_else_the_cache_timeout(
+    client, everreal_fake, settings, expires_in, timeout
+):
+    settings.CACHES = {"default": {"BACKEND": "tests.recording_cache.RecordingCache"}}
+    settings.EVERREAL_TOKEN_CACHE_TIMEOUT = 300
+    answer = userinfo_answer(everreal_fake)
+    answer["tokenInfo"]["expires_in"] = expires_in
+    everreal_fake.fail_next("userinfo", 200, answer)
+
+    response = call(client, "an-opaque-token-not-a-jwt")
+
+    assert response.status_code == 200
+    cache = caches["default"]
+    assert isinstance(cache, RecordingCache)
+    [kept] = [t for key, t in cache.timeouts if not key.endswith(":lock")]
+    assert timeout - 5 <= kept <= timeout
+
+
+def test_a_token_whose_user_was_deleted_is_refused(client, everreal_fake):
+    token = token_of(everreal_fake)
+    assert call(client, token).status_code == 200
+
+    get_user_model().objects.all().delete()
+
+    assert call(client, token).status_code == 401  # from the cached verdict
+
+
+def test_a_deactivated_django_user_is_refused_at_the_next_check(client, everreal_fake):
+    token = token_of(everreal_fake)
+    assert call(client, token).status_code == 200
+    get_user_model().objects.update(is_active=False)
+    caches["default"].clear()  # the verdict lapses; EverReal is asked again
+
+    assert call(client, token).status_code == 401
+    assert userinfo_calls(everreal_fake) == 2
+
+
+def test_a_new_user_does_not_take_a_taken_username(client, everreal_fake):
+    someone = get_user_model().objects.create_user(username="anna@example.com")
+
+    assert call(client, token_of(everreal_fake)).status_code == 200
+
+    account = Account.objects.get()
+    assert account.user != someone
+    assert account.user.get_username().startswith("anna@example.com-")
+    assert not UserSocialAuth.objects.filter(user=someone).exists()
+
+
+def test_a_header_naming_a_disabled_customer_is_refused(
+    client, everreal_fake, everreal_customer
+):
+    from django_everreal.models import Customer
+
+    beta = everreal_customer("beta")
+    token = token_of(beta, client_id="beta-client")
+    Customer.objects.filter(subdomain="beta").update(enabled=False)
+
+    assert call(client, token, **{"X-EverReal-Customer": "beta"}).status_code == 401
+    assert not beta.calls("userinfo")
+
+
+def test_a_check_that_waits_too_long_for_another_asks_itself(
+    client, everreal_fake, settings
+):
+    settings.EVERREAL_TOKEN_LOCK_WAIT = 0.05
+    token = token_of(everreal_fake)
+    key = bearer.cache_key("", token)
+    # Another request holds the lock and never finishes.
+    assert caches["default"].add(f"{key}:lock", "another-request", timeout=60)
+
+    assert call(client, token).status_code == 200
+    assert userinfo_calls(everreal_fake) == 1
+    assert caches["default"].get(f"{key}:lock") == "another-request"  # not ours
+
+
+class VerdictArrivesCache(LocMemCache):
+    """A local cache where another request's verdict lands as this one starts to wait."""
+
+    arriving: dict[str, Any] = {}
+
+    def add(self, key: str, value: Any, *args: Any, **kwargs: Any) -> bool:
+        added = super().add(key, value, *args, **kwargs)
+        if not added and key.endswith(":lock"):
+            for entry_key, entry in self.arriving.items():
+                self.set(entry_key, entry)
+        return added
+
+
+def test_a_check_waiting_for_another_uses_its_verdict(client, everreal_fake, settings):
+    token = token_of(everreal_fake)
+    assert call(client, token).status_code == 200
+    key = bearer.cache_key("", token)
+    verdict = caches["default"].get(key)
+    settings.CACHES = {"default": {"BACKEND": "tests.test_bearer.VerdictArrivesCache"}}
+    cache = caches["default"]
+    assert isinstance(cache, VerdictArrivesCache)
+    cache.clear()  # locmem keeps one store per name: the first verdict goes
+    cache.arriving = {key: verdict}
+    assert cache.add(f"{key}:lock", "another-request", timeout=60)
+
+    assert call(client, token).status_code == 200
+    assert userinfo_calls(everreal_fake) == 1  # the first call's only
+
+
+@pytest.mark.parametrize("token_info", [None, "company_user", ["company_user"]])
+def test_userinfo_without_token_info_names_no_audience_and_is_refused(
+    client, everreal_fake, token_info
+):
+    token = token_of(everreal_fake)
+    everreal_fake.fail_next(
+        "userinfo", 200, userinfo_answer(everreal_fake, tokenInfo=token_info)
+    )
+
+    assert call(client, token).status_code == 401
+    assert not get_user_model().objects.exists()
+
+
+def test_without_a_customer_in_settings_a_token_needs_the_customer_header(
+    client, everreal_fake, everreal_customer, settings
+):
+    beta = everreal_customer("beta")
+    token = token_of(beta, client_id="beta-client")
+    settings.SOCIAL_AUTH_EVERREAL_KEY = ""
+
+    assert call(client, token).status_code == 401
+    assert call(client, token, **{"X-EverReal-Customer": "beta"}).status_code == 200
