@@ -55,3 +55,23 @@ def test_connections_through_an_http_proxy_keep_the_deadline():
     assert manager.pool_classes_by_scheme["https"].ConnectionCls.response_class is (
         transport._DeadlineResponse
     )
+
+
+def test_closing_at_exit_drops_the_connections_and_a_later_call_opens_new_ones(
+    everreal_proxy,
+):
+    before = transport.session()
+    transport.send("GET", everreal_proxy.url + USERINFO_PATH, deadline=Deadline(5))
+    adapter = before.get_adapter(everreal_proxy.url)
+    assert adapter.poolmanager.pools  # a connection kept open
+
+    transport.close()
+    transport.close()  # twice, as atexit and a server's own shutdown may
+
+    assert not adapter.poolmanager.pools
+    after = transport.session()
+    assert after is not before
+    response = transport.send(
+        "GET", everreal_proxy.url + USERINFO_PATH, deadline=Deadline(5)
+    )
+    assert response.status_code == 401  # EverReal answered: no token sent
