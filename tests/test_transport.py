@@ -63,6 +63,7 @@ def test_closing_at_exit_drops_the_connections_and_a_later_call_opens_new_ones(
     before = transport.session()
     transport.send("GET", everreal_proxy.url + USERINFO_PATH, deadline=Deadline(5))
     adapter = before.get_adapter(everreal_proxy.url)
+    assert isinstance(adapter, transport.DeadlineAdapter)
     assert adapter.poolmanager.pools  # a connection kept open
 
     transport.close()
