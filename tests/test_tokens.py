@@ -393,3 +393,61 @@ def test_a_refresh_refused_as_inactive_revokes_the_scopes(everreal_fake):
         .objects.get(pk=account.user_id)
         .has_perm("everreal.company_portfolio_all")
     )
+
+
+@pytest.mark.django_db
+def test_a_failed_refresh_inside_the_leeway_uses_the_token_still_valid(
+    everreal_fake, caplog
+):
+    account = linked_account(everreal_fake, due=False)
+    account.access_token_expires_at = timezone.now() + timedelta(seconds=30)
+    account.save()
+    old = account.access_token
+    everreal_fake.fail_next("token", 503, "<html>unavailable</html>")
+
+    with override_settings(EVERREAL_REFRESH_LEEWAY=60):
+        assert TokenStore(account).access_token() == old
+
+    assert "EverReal token refresh failed" in caplog.text
+    assert old not in caplog.text
+    stored = Account.objects.get(pk=account.pk)
+    assert stored.refresh_failed_at is not None and not stored.reauth_required
+    assert stored.access_token == old
+
+
+@pytest.mark.django_db
+def test_a_refresh_sees_a_new_login_needed_that_another_process_noted(
+    everreal_fake,
+):
+    account = linked_account(everreal_fake)
+    # Another process found the refresh token dead meanwhile.
+    Account.objects.filter(pk=account.pk).update(reauth_required=True)
+
+    with pytest.raises(ReauthenticationRequired):
+        TokenStore(account).refresh()
+
+    assert everreal_fake.calls("token") == []
+    assert account.reauth_required  # the holder learns it too
+
+
+@pytest.mark.django_db
+def test_where_rows_cannot_be_locked_a_refresh_waits_for_this_process_only_so_long(
+    everreal_fake,
+):
+    from django_everreal import tokens
+    from django_everreal.transport import Deadline
+
+    if connection.features.has_select_for_update:
+        pytest.skip("the database locks the row itself")
+    account = linked_account(everreal_fake)
+    lock = tokens._process_locks[(Account._meta.label, account.pk)]
+    assert lock.acquire(timeout=1)  # another thread's refresh, still running
+    try:
+        with pytest.raises(EverRealUnavailable, match="still running"):
+            TokenStore(account).refresh(deadline=Deadline(0.05))
+    finally:
+        lock.release()
+
+    assert refreshes(everreal_fake) == []
+    assert everreal_fake.verify(TokenStore(account).refresh())  # once it is free
+    assert len(refreshes(everreal_fake)) == 1
