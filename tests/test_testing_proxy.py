@@ -15,6 +15,7 @@ import requests
 from django_everreal.testing import HTML_PAGE
 from django_everreal.testing import TOKEN_PATH
 from django_everreal.testing import USERINFO_PATH
+from django_everreal.testing import FakeEverRealServer
 from django_everreal.testing import FaultProxy
 from django_everreal.testing import ProxiedRequest
 
@@ -427,3 +428,40 @@ def test_chunked_and_close_delimited_answers(odd_upstream):
         )
         assert session.get(f"{proxy.url}/chunked", timeout=TIMEOUT).ok
         assert proxy.connections_opened == 2
+
+
+# Connections the proxy gives up on.
+
+
+def test_a_malformed_request_closes_the_connection_untouched(proxy, fake):
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"GET /no-version\r\nHost: everreal\r\n\r\n")
+        assert read_to_eof(sock) == b""  # no answer: the proxy hung up
+    assert proxy.requests == []
+    assert fake.calls() == []
+    assert grant(proxy).status_code == 200  # and serves the next connection
+
+
+def test_an_idle_client_connection_is_closed_after_the_timeout(everreal_server):
+    with FaultProxy("127.0.0.1", everreal_server.port, timeout=0.2) as proxy:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=TIMEOUT) as s:
+            started = time.monotonic()
+            assert read_to_eof(s) == b""
+            assert time.monotonic() - started < TIMEOUT
+        assert proxy.requests == []
+
+
+def test_an_upstream_that_ends_an_idle_connection_is_reconnected(everreal_server):
+    with (
+        FaultProxy("127.0.0.1", everreal_server.port) as proxy,
+        requests.Session() as session,
+    ):
+        assert grant(proxy, session).status_code == 200
+        # The upstream ends every connection: the proxy's kept one is gone.
+        everreal_server.stop()
+        with FakeEverRealServer(
+            everreal_server.fake, port=everreal_server.port
+        ) as restarted:
+            assert restarted.port == everreal_server.port
+            assert grant(proxy, session).status_code == 200
+        assert [r.path for r in proxy.requests] == [TOKEN_PATH, TOKEN_PATH]
