@@ -15,7 +15,6 @@ import requests
 from django_everreal.testing import HTML_PAGE
 from django_everreal.testing import TOKEN_PATH
 from django_everreal.testing import USERINFO_PATH
-from django_everreal.testing import FakeEverRealServer
 from django_everreal.testing import FaultProxy
 from django_everreal.testing import ProxiedRequest
 
@@ -451,17 +450,15 @@ def test_an_idle_client_connection_is_closed_after_the_timeout(everreal_server):
         assert proxy.requests == []
 
 
-def test_an_upstream_that_ends_an_idle_connection_is_reconnected(everreal_server):
-    with (
-        FaultProxy("127.0.0.1", everreal_server.port) as proxy,
-        requests.Session() as session,
-    ):
-        assert grant(proxy, session).status_code == 200
-        # The upstream ends every connection: the proxy's kept one is gone.
-        everreal_server.stop()
-        with FakeEverRealServer(
-            everreal_server.fake, port=everreal_server.port
-        ) as restarted:
-            assert restarted.port == everreal_server.port
-            assert grant(proxy, session).status_code == 200
-        assert [r.path for r in proxy.requests] == [TOKEN_PATH, TOKEN_PATH]
+def test_pipelined_requests_are_answered_in_order(proxy, fake):
+    request = (
+        f"GET {USERINFO_PATH} HTTP/1.1\r\nHost: everreal\r\n\r\n"
+        f"GET {USERINFO_PATH}?second HTTP/1.1\r\nHost: everreal\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=TIMEOUT) as sock:
+        sock.sendall(request.encode())  # both at once, before any answer
+        data = read_to_eof(sock)
+    assert data.count(b"HTTP/1.1 401 ") == 2
+    assert [r.path for r in proxy.requests] == [USERINFO_PATH, USERINFO_PATH]
+    assert len(fake.calls("userinfo")) == 2
