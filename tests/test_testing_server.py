@@ -414,3 +414,19 @@ def test_cli_refuses_revoking_rotated_tokens_without_rotation():
     )
     assert process.returncode == 2
     assert "not allowed with argument" in process.stderr
+
+
+def test_stop_ends_serve_forever_running_in_another_thread():
+    import threading
+
+    from django_everreal.testing.server import FakeEverRealServer
+
+    server = FakeEverRealServer()
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    assert requests.get(server.url + "/nowhere", timeout=5).status_code == 404
+
+    server.stop()
+    serving.join(timeout=5)
+
+    assert not serving.is_alive()

@@ -138,6 +138,8 @@ class FakeEverRealServer:
         self._httpd.stopping = threading.Event()
         self._httpd.max_delay = max_delay
         self._thread: threading.Thread | None = None
+        #: Set while ``serve_forever`` runs in a thread of the caller's.
+        self._serving = threading.Event()
         self.fake.base_url = self.url
 
     @property
@@ -165,10 +167,12 @@ class FakeEverRealServer:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in this thread until ``stop`` (or Ctrl+C)."""
+        """Serve in this thread until ``stop`` from another thread (or Ctrl+C)."""
+        self._serving.set()
         try:
-            self._httpd.serve_forever()
+            self._httpd.serve_forever(poll_interval=POLL_INTERVAL)
         finally:
+            self._serving.clear()
             self._httpd.server_close()
 
     def stop(self) -> None:
@@ -177,6 +181,9 @@ class FakeEverRealServer:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
+        elif self._serving.is_set():
+            # serve_forever runs in another thread: ask it to end and wait.
+            self._httpd.shutdown()
         self._httpd.server_close()
 
     def __enter__(self) -> FakeEverRealServer:
