@@ -355,3 +355,19 @@ def test_worker_queues_stored_events_and_runs_their_handlers(everreal_fake, hook
     assert out.startswith("Queued 1 unprocessed EverReal webhook events.\n")
     assert seen == ["u1"]
     assert WebhookEvent.objects.get().status == WebhookEvent.PROCESSED
+
+
+def test_a_registration_missing_from_the_list_is_deleted_so_none_is_left_twice(
+    everreal_fake, hooks
+):
+    hooks("LISTING_CREATED")
+    webhooks("sync")
+    [old] = everreal_fake.live_webhooks()
+    everreal_fake.fail_next("webhooks", 200, [])  # the list leaves it out this once
+
+    out = webhooks("sync")
+
+    assert "could not be deleted" not in out
+    [new] = everreal_fake.live_webhooks()
+    assert new.id != old.id and new.type == "LISTING_CREATED"
+    assert WebhookSubscription.objects.get().everreal_id == new.id
