@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -423,3 +424,75 @@ def test_a_login_refused_as_inactive_revokes_older_sessions_scopes(
     # The first session is still logged in, but its scopes grant nothing.
     user = get_user_model().objects.get(pk=client.session["_auth_user_id"])
     assert not user.has_perm("everreal.company_portfolio_all")
+
+
+# -- a broken table, on every database ----------------------------------------------
+
+
+@contextlib.contextmanager
+def table_gone(table: str) -> Iterator[None]:
+    """*table* renamed away, as a migration half-run leaves it: every use fails."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(table + '_away')}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER TABLE {quote(table + '_away')} RENAME TO {quote(table)}"
+            )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_failure_at_the_login_start_is_a_503_on_any_database(
+    client, everreal_customer
+):
+    everreal_customer("beta")
+    begin = reverse("social:begin", args=("everreal",))
+
+    with table_gone("everreal_customer"):
+        response = client.post(f"{begin}?subdomain=beta")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "try again" in response.content.decode()
+    assert client.post(f"{begin}?subdomain=beta").status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_failure_in_the_callback_is_a_503_and_leaves_nothing(
+    client, everreal_login, everreal_fake
+):
+    location = everreal_fake.authorize_redirect(
+        everreal_login.begin(), "anna@example.com", "demo"
+    )
+    with table_gone("everreal_account"):
+        response = everreal_login.complete(location)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert_nothing_created(client)
+    assert everreal_login("anna@example.com").status_code == 302
+    assert Account.objects.get().email == "anna@example.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_failure_while_unlinking_is_a_503_and_keeps_the_link(
+    client, everreal_login, everreal_fake
+):
+    everreal_login("anna@example.com")
+    user = get_user_model().objects.get()
+    user.set_password("a local password")
+    user.save()
+    client.force_login(user)
+
+    with table_gone("everreal_account"):
+        response = disconnect(client)
+
+    assert response.status_code == 503
+    assert UserSocialAuth.objects.count() == 1
+    assert Account.objects.count() == 1
+    assert disconnect(client).status_code == 302
+    assert UserSocialAuth.objects.count() == 0
