@@ -494,3 +494,19 @@ def test_logins_sharing_companies_never_deadlock(payload):
     assert set(Account.objects.values_list("current_company_id", flat=True)) == {
         f"r{rounds - 1}-c{i * 50:04d}" for i in range(threads_per_round)
     }
+
+
+def test_a_renamed_partner_is_renamed_at_the_next_sync(user, payload):
+    sync_account(user, payload)
+    partner = copy.deepcopy(payload["currentCompany"]["partner"])
+    payload["currentCompany"]["partner"] = {
+        **partner,
+        "name": "Neuer Name GmbH",
+        "subdomain": "neuer-name",
+    }
+
+    sync_account(user, payload)
+
+    renamed = Partner.objects.get()
+    assert renamed.id == partner["id"]
+    assert (renamed.name, renamed.subdomain) == ("Neuer Name GmbH", "neuer-name")
