@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import _thread
 import errno
-import io
 import json
+import signal
 import socket
-import threading
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -154,84 +154,69 @@ def test_no_free_port_after_the_last_one_is_an_error():
 # A whole run: serve until Ctrl+C.
 
 
-class WatchedOutput(io.StringIO):
-    """Standard output that tells when the command is about to serve."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ready = threading.Event()
-
-    def write(self, text: str) -> int:
-        written = super().write(text)
-        if "Press Ctrl+C to stop." in self.getvalue():
-            self.ready.set()
-        return written
-
-
-def test_main_serves_every_customer_until_ctrl_c(tmp_path, monkeypatch):
+def test_main_serves_every_customer_until_ctrl_c(tmp_path):
+    """The command line as a user runs it, stopped by a real SIGINT (Ctrl+C)."""
     users = tmp_path / "users.json"
     users.write_text(
         json.dumps([{"email": "eva@acme.test", "password": "pw", "scopes": []}])
     )
-    output = WatchedOutput()
-    monkeypatch.setattr("sys.stdout", output)
-    seen: dict[str, Any] = {}
-
-    def use_then_interrupt() -> None:
-        if not output.ready.wait(20):
-            return
-        try:
-            lines = output.getvalue().splitlines()
-            seen["main"] = lines[0].split()[-1]
-            beta_line = next(line for line in lines if line.startswith("Customer beta"))
-            seen["beta"] = beta_line.split()[-1]
-            # Answered only once the main server's loop runs, in main's thread.
-            eva = password_grant(seen["main"], "demo", "eva@acme.test", "pw")
-            seen["main_status"] = eva.status_code
-            refreshed = requests.post(
-                seen["main"] + TOKEN_PATH,
-                json={
-                    "client_id": "demo-client",
-                    "client_secret": "demo-secret",
-                    "grant_type": "refresh_token",
-                    "refresh_token": eva.json()["refresh_token"],
-                },
-                timeout=TIMEOUT,
-            )
-            seen["refreshed"] = refreshed.json()
-            beta = password_grant(seen["beta"], "beta", "eva@acme.test", "pw")
-            seen["beta_status"] = beta.status_code
-        finally:
-            _thread.interrupt_main()  # what Ctrl+C does
-
-    helper = threading.Thread(target=use_then_interrupt)
-    helper.start()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "django_everreal.testing",
+            "--port",
+            "0",
+            "--quiet",
+            "--users",
+            str(users),
+            "--no-rotation",
+            "--customer",
+            "beta",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        status = main(
-            [
-                "--port",
-                "0",
-                "--quiet",
-                "--users",
-                str(users),
-                "--no-rotation",
-                "--customer",
-                "beta",
-            ]
-        )
+        assert process.stdout is not None
+        lines: list[str] = []
+        for line in process.stdout:  # the banner ends with the Ctrl+C hint
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Press Ctrl+C"):
+                break
+        main_url = lines[0].split()[-1]
+        beta_url = next(x for x in lines if x.startswith("Customer beta")).split()[-1]
+        eva = password_grant(main_url, "demo", "eva@acme.test", "pw")
+        refreshed = requests.post(
+            main_url + TOKEN_PATH,
+            json={
+                "client_id": "demo-client",
+                "client_secret": "demo-secret",
+                "grant_type": "refresh_token",
+                "refresh_token": eva.json()["refresh_token"],
+            },
+            timeout=TIMEOUT,
+        ).json()
+        beta = password_grant(beta_url, "beta", "eva@acme.test", "pw")
+
+        process.send_signal(signal.SIGINT)  # what Ctrl+C does
+        assert process.wait(timeout=TIMEOUT * 2) == 0
     finally:
-        helper.join(TIMEOUT * 4)
-    assert status == 0
-    banner = output.getvalue()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    banner = "\n".join(lines)
     assert "  user:   eva@acme.test (property manager)" in banner  # no password shown
     assert "anna@example.com" not in banner
     assert "  client: beta-client / beta-secret" in banner
-    assert seen["main_status"] == 200
-    assert seen["beta_status"] == 200  # the users file serves every customer
-    assert "access_token" in seen["refreshed"]
-    assert "refresh_token" not in seen["refreshed"]  # --no-rotation
+    assert eva.status_code == 200
+    assert beta.status_code == 200  # the users file serves every customer
+    assert "access_token" in refreshed
+    assert "refresh_token" not in refreshed  # --no-rotation
     # Ctrl+C stopped the main server and every customer's.
-    for url in (seen["main"], seen["beta"]):
+    for url in (main_url, beta_url):
         with pytest.raises(requests.ConnectionError):
             requests.get(url + "/accounts/api/userinfo", timeout=TIMEOUT)
 
