@@ -405,6 +405,12 @@ def _update_user(user: AbstractBaseUser, info: UserInfo) -> None:
         user.save(update_fields=changed)
 
 
+#: How the re-sync of one account went.
+SYNCED = "synced"
+REAUTH_REQUIRED = "reauth_required"
+FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class ResyncResult:
     """How the re-sync of one account went: ``synced``, ``reauth_required`` or ``failed``."""
@@ -442,11 +448,6 @@ def resync_accounts(accounts: Iterable[Account]) -> Iterator[ResyncResult]:
             yield ResyncResult(account, FAILED, type(exc).__name__)
         else:
             yield ResyncResult(account, SYNCED)
-
-
-SYNCED = "synced"
-REAUTH_REQUIRED = "reauth_required"
-FAILED = "failed"
 
 
 class ResyncTally:

@@ -110,7 +110,8 @@ def test_unavailable_page(client, anna, everreal_fake):
     assert anna.refresh_token not in response.content.decode()
 
 
-def test_unavailable_json(client, anna, everreal_fake):
+def test_unavailable_json(client, anna, everreal_fake, settings):
+    settings.EVERREAL_RETRY_BACKOFF = 0  # the retries, without their real pauses
     everreal_fake.drop_next("userinfo", times=3)
     response = client.get("/userinfo/", **JSON)
     assert response.status_code == 503
