@@ -34,6 +34,7 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Unavailable
 from benchmarks.run import postgres_database
+from benchmarks.run import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "bearer.txt"
@@ -235,17 +236,7 @@ def measure(
         ]
         if args.profile:
             command.append("--profile")
-        child_env = {
-            **os.environ,
-            **env,
-            "EVERREAL_BENCH_DATABASE": database,
-            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-        }
-        if database == "sqlite":
-            child_env["EVERREAL_BENCH_SQLITE_PATH"] = str(Path(tmp) / "bench.sqlite3")
-        subprocess.run(command, cwd=ROOT, env=child_env, check=True)
-        result: dict[str, Any] = json.loads(output.read_text())
-        return result
+        return run_child(command, database, env, Path(tmp), output)
 
 
 def table(result: dict[str, Any]) -> list[str]:

@@ -54,17 +54,24 @@ def measure(
             "--sizes",
             *map(str, sizes),
         ]
-        child_env = {
-            **os.environ,
-            **env,
-            "EVERREAL_BENCH_DATABASE": database,
-            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-        }
-        if database == "sqlite":
-            child_env["EVERREAL_BENCH_SQLITE_PATH"] = str(Path(tmp) / "bench.sqlite3")
-        subprocess.run(command, cwd=ROOT, env=child_env, check=True)
-        result: dict[str, Any] = json.loads(output.read_text())
-        return result
+        return run_child(command, database, env, Path(tmp), output)
+
+
+def run_child(
+    command: list[str], database: str, env: dict[str, str], tmp: Path, output: Path
+) -> dict[str, Any]:
+    """Run one measuring process on *database*; the results it wrote to *output*."""
+    child_env = {
+        **os.environ,
+        **env,
+        "EVERREAL_BENCH_DATABASE": database,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+    }
+    if database == "sqlite":
+        child_env["EVERREAL_BENCH_SQLITE_PATH"] = str(tmp / "bench.sqlite3")
+    subprocess.run(command, cwd=ROOT, env=child_env, check=True)
+    result: dict[str, Any] = json.loads(output.read_text())
+    return result
 
 
 @contextmanager
