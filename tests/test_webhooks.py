@@ -561,6 +561,7 @@ def test_a_database_failure_is_a_503_the_sender_retries(client, hook, caplog):
     assert WebhookEvent.objects.get().uuid == body["uuid"]
 
 
+@processing
 def test_a_handler_for_every_event_type(
     client, hook, django_capture_on_commit_callbacks
 ):
