@@ -350,7 +350,9 @@ def test_callback_query_count(client, everreal_login, everreal_fake):
         client.logout()
     first, repeat, again = counts
     assert first <= 25
-    assert repeat == again <= 12
+    # 12, and 13 when the clock's second changed since the last login: then
+    # python-social-auth writes extra_data's new auth_time.
+    assert repeat <= 13 and again <= 13
 
 
 @pytest.mark.postgres
