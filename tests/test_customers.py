@@ -453,7 +453,16 @@ def test_a_registered_customers_callback_costs_one_statement_more(client, home, 
             parts = urlsplit(fake.authorize_redirect(start["Location"], email, "demo"))
             with CaptureQueriesContext(connection) as queries:
                 assert client.get(f"{parts.path}?{parts.query}").status_code == 302
-            counts.setdefault(subdomain, []).append(len(statements(queries)))
+            # Not python-social-auth's update of extra_data's auth_time: it
+            # comes and goes with the clock's second.
+            counted = [
+                sql
+                for sql in statements(queries)
+                if not (
+                    sql.startswith("UPDATE") and "social_auth_usersocialauth" in sql
+                )
+            ]
+            counts.setdefault(subdomain, []).append(len(counted))
             client.logout()
 
     assert [b - a for a, b in zip(counts[""], counts["beta"], strict=True)] == [1, 1]
