@@ -42,6 +42,17 @@ def _empty_cache() -> Iterator[None]:
     caches["default"].clear()
 
 
+def use_recording_cache(settings: Any) -> None:
+    """A fresh cache that records the timeout of each entry (its own, whatever CACHES was)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "tests.recording_cache.RecordingCache",
+            "LOCATION": "recording",
+        }
+    }
+    caches["default"].clear()
+
+
 def token_of(fake: FakeEverReal, email: str = "anna@example.com", **kw: Any) -> str:
     return str(fake.issue_tokens(email, **kw)["access_token"])
 
@@ -141,7 +152,7 @@ def test_an_expired_token_is_refused(client, everreal_fake):
 
 
 def test_the_cache_entry_ends_at_the_tokens_expiry(client, everreal_fake, settings):
-    settings.CACHES = {"default": {"BACKEND": "tests.recording_cache.RecordingCache"}}
+    use_recording_cache(settings)
     everreal_fake.access_token_lifetime = 120
     token = token_of(everreal_fake)
 
@@ -428,7 +439,7 @@ def test_a_token_past_its_exp_is_refused_though_userinfo_answers(client, everrea
 def test_an_opaque_token_lasts_as_userinfo_says_else_the_cache_timeout(
     client, everreal_fake, settings, expires_in, timeout
 ):
-    settings.CACHES = {"default": {"BACKEND": "tests.recording_cache.RecordingCache"}}
+    use_recording_cache(settings)
     settings.EVERREAL_TOKEN_CACHE_TIMEOUT = 300
     answer = userinfo_answer(everreal_fake)
     answer["tokenInfo"]["expires_in"] = expires_in
