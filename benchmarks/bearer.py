@@ -22,7 +22,6 @@ import json
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -32,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report
-from benchmarks.run import Unavailable
-from benchmarks.run import postgres_database
+from benchmarks.run import Runs
+from benchmarks.run import code_measured
 from benchmarks.run import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,37 +292,18 @@ def main(argv: list[str] | None = None) -> int:
         return child(args)
 
     start = time.perf_counter()
-    sections: list[list[str]] = []
-    failed = False
+    runs = Runs()
     django_version = ""
-    for database in args.databases:
-        print(f"== {database}", file=sys.stderr, flush=True)
-        try:
-            if database == "postgres":
-                with postgres_database() as env:
-                    result = measure(database, env, args)
-            else:
-                result = measure(database, {}, args)
-        except Unavailable as exc:
-            message = f"{database} skipped: {exc}"
-            print(message, file=sys.stderr, flush=True)
-            sections.append([f"-- {database}: skipped", message])
-            continue
-        except subprocess.CalledProcessError as exc:
-            failed = True
-            sections.append([f"-- {database}: failed (exit status {exc.returncode})"])
-            continue
-        code = f"Code measured: {result['sources']}"
-        if result["sources_changed"]:
-            code += " (WARNING: changed during the run)"
+    for result in runs.results(args.databases, lambda db, env: measure(db, env, args)):
+        code = code_measured(result)
         calls = (
             f"EverReal userinfo calls: {result['userinfo_first']} on the first "
             f"request, {result['userinfo_after']} in the "
             f"{result['requests_after']} after it."
         )
         if result["userinfo_after"]:
-            failed = True
-        sections.append(
+            runs.failed = True
+        runs.sections.append(
             [
                 (
                     f"-- {result['database']}, {result['rounds']} rounds of "
@@ -339,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         django_version = result["django"]
 
+    sections, failed = runs.sections, runs.failed
     elapsed = time.perf_counter() - start
     command = f"python3 dev.py bench bearer --rounds {args.rounds}"
     lines = report.heading(

@@ -20,8 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +75,48 @@ def run_child(
     subprocess.run(command, cwd=ROOT, env=child_env, check=True)
     result: dict[str, Any] = json.loads(output.read_text())
     return result
+
+
+@dataclass
+class Runs:
+    """The measurements of several databases, and the lines of those that gave none."""
+
+    sections: list[list[str]] = field(default_factory=list)
+    failed: bool = False
+
+    def results(
+        self,
+        databases: list[str],
+        measure_on: Callable[[str, dict[str, str]], dict[str, Any]],
+    ) -> Iterator[dict[str, Any]]:
+        """Each database's result; one unavailable or failing gets a line instead."""
+        for database in databases:
+            print(f"== {database}", file=sys.stderr, flush=True)
+            try:
+                if database == "postgres":
+                    with postgres_database() as env:
+                        result = measure_on(database, env)
+                else:
+                    result = measure_on(database, {})
+            except Unavailable as exc:
+                message = f"{database} skipped: {exc}"
+                print(message, file=sys.stderr, flush=True)
+                self.sections.append([f"-- {database}: skipped", message])
+                continue
+            except subprocess.CalledProcessError as exc:
+                self.failed = True
+                self.sections.append(
+                    [f"-- {database}: failed (exit status {exc.returncode})"]
+                )
+                continue
+            yield result
+
+
+def code_measured(result: dict[str, Any]) -> str:
+    code = f"Code measured: {result['sources']}"
+    if result["sources_changed"]:
+        code += " (WARNING: changed during the run)"
+    return code
 
 
 @contextmanager
@@ -154,34 +199,24 @@ def main(argv: list[str] | None = None) -> int:
     sizes = sorted(set(args.sizes) | {1})
 
     start = time.perf_counter()
-    sections: list[list[str]] = []
-    failed = False
+    runs = Runs()
     django_version = ""
-    for database in args.databases:
-        print(f"== {database}", file=sys.stderr, flush=True)
-        try:
-            if database == "postgres":
-                with postgres_database() as env:
-                    result = measure(database, env, args.rounds, sizes)
-            else:
-                result = measure(database, {}, args.rounds, sizes)
-        except Unavailable as exc:
-            message = f"{database} skipped: {exc}"
-            print(message, file=sys.stderr, flush=True)
-            sections.append([f"-- {database}: skipped", message])
-            continue
-        except subprocess.CalledProcessError as exc:
-            failed = True
-            sections.append([f"-- {database}: failed (exit status {exc.returncode})"])
-            continue
+    for result in runs.results(
+        args.databases, lambda db, env: measure(db, env, args.rounds, sizes)
+    ):
         title = f"-- {result['database']}, {result['rounds']} rounds"
-        code = f"Code measured: {result['sources']}"
-        if result["sources_changed"]:
-            code += " (WARNING: changed during the run)"
-        sections.append(
-            [title, code, "", *report.table(result), "", report.scale(result)]
+        runs.sections.append(
+            [
+                title,
+                code_measured(result),
+                "",
+                *report.table(result),
+                "",
+                report.scale(result),
+            ]
         )
         django_version = result["django"]
+    sections, failed = runs.sections, runs.failed
 
     elapsed = time.perf_counter() - start
     command = f"python3 dev.py bench sync --rounds {args.rounds}"
