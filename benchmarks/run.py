@@ -61,14 +61,20 @@ def measure(
 
 
 def run_child(
-    command: list[str], database: str, env: dict[str, str], tmp: Path, output: Path
+    command: list[str],
+    database: str,
+    env: dict[str, str],
+    tmp: Path,
+    output: Path,
+    *,
+    settings: str = "benchmarks.settings",
 ) -> dict[str, Any]:
     """Run one measuring process on *database*; the results it wrote to *output*."""
     child_env = {
         **os.environ,
         **env,
         "EVERREAL_BENCH_DATABASE": database,
-        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        "DJANGO_SETTINGS_MODULE": settings,
     }
     if database == "sqlite":
         child_env["EVERREAL_BENCH_SQLITE_PATH"] = str(tmp / "bench.sqlite3")
