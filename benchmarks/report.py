@@ -135,7 +135,14 @@ def table(result: dict[str, Any]) -> list[str]:
                 ratio(repeat["sync_n"], repeat["naive_n"]),
             )
         )
-    headings = tuple(heading for _, columns in GROUPS for heading in columns)
+    return grouped(GROUPS, rows)
+
+
+def grouped(
+    groups: Sequence[tuple[str, tuple[str, ...]]], rows: Sequence[tuple[str, ...]]
+) -> list[str]:
+    """A right-aligned table whose columns come in groups, each label over its group."""
+    headings = tuple(heading for _, columns in groups for heading in columns)
     widths = [
         max(len(cell) for cell in column)
         for column in zip(headings, *rows, strict=True)
@@ -143,7 +150,7 @@ def table(result: dict[str, Any]) -> list[str]:
     # Widen a group's last column until its label fits over the group.
     labels = []
     start = 0
-    for label, columns in GROUPS:
+    for label, columns in groups:
         end = start + len(columns)
         span = sum(widths[start:end]) + len(GAP) * (len(columns) - 1)
         widths[end - 1] += max(0, len(label) - span)
