@@ -510,3 +510,60 @@ def test_a_renamed_partner_is_renamed_at_the_next_sync(user, payload):
     renamed = Partner.objects.get()
     assert renamed.id == partner["id"]
     assert (renamed.name, renamed.subdomain) == ("Neuer Name GmbH", "neuer-name")
+
+
+def whole_login_queries(client, everreal_fake, everreal_login, n):
+    """The callback's queries of a first and a repeat login of a user in *n* companies.
+
+    The repeat comes as if later: python-social-auth rewrites ``extra_data``
+    only when its ``auth_time`` (the clock's second) changed, so it is made
+    older first, and both logins write it.
+    """
+    from social_django.models import UserSocialAuth
+
+    from django_everreal.testing.records import FakeCompany
+    from django_everreal.testing.records import FakePartner
+    from django_everreal.testing.records import FakeUser
+
+    email = f"n{n}@example.com"
+    fake_user = everreal_fake.add_user(
+        FakeUser(
+            email=email,
+            password="demo",
+            companies=[
+                FakeCompany(f"n{n}-c{i:04d}", f"Company {i}", i == 0) for i in range(n)
+            ],
+            current_company_id=f"n{n}-c0000",
+            partner=FakePartner(f"n{n}-partner", f"Partner {n}", "demo"),
+            scopes=["company_user", "company_portfolio_all"],
+        )
+    )
+    counts = []
+    for _ in ("first", "repeat"):
+        for social in UserSocialAuth.objects.all():
+            social.extra_data = {**social.extra_data, "auth_time": 0}
+            social.save(update_fields=["extra_data"])
+        location = everreal_fake.authorize_redirect(
+            everreal_login.begin(), email, "demo"
+        )
+        with CaptureQueriesContext(connection) as queries:
+            assert everreal_login.complete(location).status_code == 302
+        counts.append(len(queries))
+        client.logout()
+    account = Account.objects.get(everreal_id=fake_user.id)
+    assert account.companies.count() == n
+    assert account.access_token
+    return counts
+
+
+def test_a_whole_login_costs_the_same_queries_for_1_and_100_companies(
+    client, everreal_fake, everreal_login
+):
+    """The callback, pipeline, session and all: the companies add no query.
+
+    What ``python3 dev.py bench login`` reports per login, first and repeat.
+    """
+    one = whole_login_queries(client, everreal_fake, everreal_login, 1)
+    hundred = whole_login_queries(client, everreal_fake, everreal_login, 100)
+
+    assert one == hundred
