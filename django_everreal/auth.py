@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -139,8 +140,8 @@ class ScopeBackend(BaseBackend):
     ``ModelBackend`` answers for objects.
 
     The result is cached on the user object, as ``ModelBackend`` does, so a
-    request costs at most one query however many checks it makes. The backend
-    never authenticates anyone.
+    request costs at most one query however many checks it makes, sync or
+    async (``ahas_perm``). The backend never authenticates anyone.
     """
 
     cache_attribute = "_everreal_scope_cache"
@@ -212,6 +213,32 @@ class ScopeBackend(BaseBackend):
             return False
         granted = self.get_granted_scopes(user_obj)
         return granted.everything or bool(granted.scopes)
+
+    # Django's async checks (``await user.ahas_perm()``) otherwise fall back on
+    # BaseBackend's, which answer from get_all_permissions() through two
+    # threads per check: without the superuser scopes, and never for modules.
+
+    async def ahas_perm(self, user_obj: AnyUser, perm: str, obj: Any = None) -> bool:
+        """``has_perm``'s answer; off the event loop only for the account's one query."""
+        if not self._needs_query(user_obj, perm):
+            return self.has_perm(user_obj, perm, obj)
+        return await sync_to_async(self.has_perm)(user_obj, perm, obj)
+
+    async def ahas_module_perms(self, user_obj: AnyUser, app_label: str) -> bool:
+        """``has_module_perms``'s answer, as ``ahas_perm`` gives ``has_perm``'s."""
+        if app_label != APP_LABEL or not self._needs_query(user_obj, PERMISSION_PREFIX):
+            return self.has_module_perms(user_obj, app_label)
+        return await sync_to_async(self.has_module_perms)(user_obj, app_label)
+
+    def _needs_query(self, user_obj: AnyUser, perm: str) -> bool:
+        """Whether answering for *perm* may read the database (the first check only)."""
+        if not perm.startswith(PERMISSION_PREFIX):
+            return False
+        if perm.removeprefix(PERMISSION_PREFIX) in model_permission_codenames():
+            return False
+        if isinstance(user_obj, AnonymousUser) or not user_obj.is_active:
+            return False
+        return getattr(user_obj, self.cache_attribute, None) is None
 
     @staticmethod
     def _get_account(user_obj: AbstractBaseUser) -> Account | None:

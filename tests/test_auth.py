@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
@@ -9,6 +11,8 @@ from django.contrib.auth.context_processors import PermWrapper
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import Group
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -263,3 +267,98 @@ def test_scope_permissions_reject_misuse(scopes, message):
 
 def test_scope_permissions_take_one_string_as_one_scope():
     assert scope_permissions("company_user", owner="guard") == ["everreal.company_user"]
+
+
+# What a request's permission checks cost with the README's backends
+# (tests.settings: EverRealOAuth2, ScopeBackend, ModelBackend); see
+# benchmarks/results/permissions.txt.
+
+CHECKS = 1000
+
+
+@pytest.fixture
+def staff_member():
+    """A fresh user object holding company_user, in a group granted auth.view_user."""
+    account = make_account(scopes=["offline_access", "company_user"])
+    group = Group.objects.create(name="staff")
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="auth", codename="view_user")
+    )
+    account.user.groups.add(group)
+    return fresh(account.user)
+
+
+def test_a_held_scope_costs_one_query_per_request(
+    staff_member, django_assert_num_queries
+):
+    """ScopeBackend answers before ModelBackend is asked: its one query, once."""
+    with django_assert_num_queries(1):
+        assert all(
+            staff_member.has_perm("everreal.company_user") for _ in range(CHECKS)
+        )
+
+
+def test_a_scope_not_held_costs_three_queries_per_request(
+    staff_member, django_assert_num_queries
+):
+    """Django asks every backend: ScopeBackend's one query and ModelBackend's two, once."""
+    with django_assert_num_queries(3):
+        assert not any(
+            staff_member.has_perm("everreal.company_admin") for _ in range(CHECKS)
+        )
+
+
+def test_other_apps_permissions_cost_only_model_backends_queries(
+    staff_member, django_assert_num_queries
+):
+    with django_assert_num_queries(2):
+        assert all(staff_member.has_perm("auth.view_user") for _ in range(CHECKS))
+        assert not any(staff_member.has_perm("auth.delete_user") for _ in range(CHECKS))
+
+
+def test_async_checks_cost_one_query_per_request(
+    staff_member, django_assert_num_queries
+):
+    async def check() -> tuple[bool, bool]:
+        granted = [
+            await staff_member.ahas_perm("everreal.company_user") for _ in range(CHECKS)
+        ]
+        return all(granted), await staff_member.ahas_module_perms("everreal")
+
+    with ONLY_SCOPES, django_assert_num_queries(1):
+        assert async_to_sync(check)() == (True, True)
+
+
+def test_async_checks_answer_as_the_sync_ones(settings):
+    """Superuser scopes, model permissions, modules: the same answers either way."""
+    settings.EVERREAL_SUPERUSER_SCOPES = ["superadmin_all"]
+    users = [
+        make_account(scopes=["superadmin_all"]).user,
+        make_account(scopes=["company_user"]).user,
+        make_account(scopes=["company_user"], is_active=False).user,
+        make_user(),
+    ]
+    perms = [
+        "everreal.anything_at_all",
+        "everreal.company_user",
+        "everreal.company_admin",
+        "everreal.change_account",
+        "auth.add_user",
+    ]
+
+    async def answers(user: Any) -> list[bool]:
+        granted = [await user.ahas_perm(perm) for perm in perms]
+        return [*granted, await user.ahas_module_perms("everreal")]
+
+    for user in users:
+        expected = [fresh(user).has_perm(perm) for perm in perms]
+        expected.append(fresh(user).has_module_perms("everreal"))
+        assert async_to_sync(answers)(fresh(user)) == expected
+    assert async_to_sync(answers)(fresh(users[0])) == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        True,
+    ]
