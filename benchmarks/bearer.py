@@ -21,12 +21,16 @@ import io
 import json
 import os
 import pstats
+import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -65,24 +69,22 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def make_ways(fake: Any) -> dict[str, Request]:
-    """One request function per way, each checked once to answer 200 as its user."""
+def configure(base_url: str) -> None:
+    """Point the app at the fake EverReal at *base_url*, as its demo client."""
     from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.test import RequestFactory
-    from rest_framework.authentication import TokenAuthentication  # type: ignore[import-untyped]
-    from rest_framework.authtoken.models import Token  # type: ignore[import-untyped]
-    from rest_framework.permissions import IsAuthenticated  # type: ignore[import-untyped]
-    from rest_framework.response import Response  # type: ignore[import-untyped]
-    from rest_framework.views import APIView  # type: ignore[import-untyped]
-
-    from django_everreal.drf import EverRealTokenAuthentication
 
     # Set on settings itself, not with override_settings, whose wrapper makes
     # every read of a setting slower than in a site.
-    settings.SOCIAL_AUTH_EVERREAL_BASE_URL = fake.base_url
+    settings.SOCIAL_AUTH_EVERREAL_BASE_URL = base_url
     settings.SOCIAL_AUTH_EVERREAL_KEY = "demo-client"
     settings.SOCIAL_AUTH_EVERREAL_SECRET = "demo-secret"  # noqa: S105 -- the fake's
+
+
+def me_view_class() -> type:
+    """The measured ``APIView``: who the request's user is."""
+    from rest_framework.permissions import IsAuthenticated  # type: ignore[import-untyped]
+    from rest_framework.response import Response  # type: ignore[import-untyped]
+    from rest_framework.views import APIView  # type: ignore[import-untyped]
 
     class Me(APIView):  # type: ignore[misc]
         permission_classes = (IsAuthenticated,)
@@ -90,10 +92,31 @@ def make_ways(fake: Any) -> dict[str, Request]:
         def get(self, request: Any) -> Any:
             return Response({"user": request.user.pk})
 
-    class EverRealMe(Me):
+    return Me
+
+
+def everreal_view_of(me: type) -> Callable[..., Any]:
+    """*me* authenticated by EverReal access tokens, as a view function."""
+    from django_everreal.drf import EverRealTokenAuthentication
+
+    class EverRealMe(me):  # type: ignore[misc]
         authentication_classes = (EverRealTokenAuthentication,)
 
-    class TokenMe(Me):
+    view: Callable[..., Any] = EverRealMe.as_view()
+    return view
+
+
+def make_ways(fake: Any) -> dict[str, Request]:
+    """One request function per way, each checked once to answer 200 as its user."""
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+    from rest_framework.authentication import TokenAuthentication  # type: ignore[import-untyped]
+    from rest_framework.authtoken.models import Token  # type: ignore[import-untyped]
+
+    configure(fake.base_url)
+    Me = me_view_class()
+
+    class TokenMe(Me):  # type: ignore[valid-type,misc]
         authentication_classes = (TokenAuthentication,)
 
     everreal_token = fake.issue_tokens("anna@example.com")["access_token"]
@@ -101,7 +124,7 @@ def make_ways(fake: Any) -> dict[str, Request]:
     drf_token = Token.objects.create(user=drf_user).key
     factory = RequestFactory()
     counter = COUNTER
-    everreal_view = EverRealMe.as_view()
+    everreal_view = everreal_view_of(Me)
     token_view = TokenMe.as_view()
 
     def everreal() -> Any:
@@ -176,6 +199,183 @@ def profile(way: Request, requests: int) -> list[str]:
     return out.getvalue().splitlines()
 
 
+# Concurrent first requests: one new token, many requests at once.
+
+#: Requests of one burst, all with the same new token.
+BURST_THREADS = 50
+#: Processes sharing Redis in the cross-process burst, each with its share of threads.
+REDIS_PROCESSES = 2
+REDIS_URL = os.environ.get("EVERREAL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+BURSTS = 3
+Answer = tuple[int, int]
+
+
+def concurrent_requests(
+    view: Callable[..., Any], token: str, threads: int
+) -> list[Answer]:
+    """*threads* requests with *token*, released together by a barrier; (status, user) each."""
+    from django.db import connections
+    from django.test import RequestFactory
+
+    start = threading.Barrier(threads)
+
+    def one(_: int) -> Answer:
+        request = RequestFactory().get("/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
+        start.wait(timeout=60)
+        try:
+            response = view(request)
+            user = response.data.get("user") if response.status_code == 200 else 0
+            return response.status_code, int(user or 0)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(one, range(threads)))
+
+
+def burst_summary(answers: list[Answer], userinfo: int) -> dict[str, int]:
+    return {
+        "requests": len(answers),
+        "ok": sum(status == 200 for status, _ in answers),
+        "users": len({user for status, user in answers if status == 200}),
+        "userinfo": userinfo,
+    }
+
+
+def burst_in_process(server: Any, email: str) -> dict[str, int]:
+    """``BURST_THREADS`` threads of this process, the local-memory cache."""
+    configure(server.url)
+    view = everreal_view_of(me_view_class())
+    token = server.fake.issue_tokens(email)["access_token"]
+    before = len(server.fake.calls("userinfo"))
+    answers = concurrent_requests(view, token, BURST_THREADS)
+    return burst_summary(answers, len(server.fake.calls("userinfo")) - before)
+
+
+def burst_across_processes(server: Any, email: str) -> dict[str, int]:
+    """``REDIS_PROCESSES`` processes sharing Redis, ``BURST_THREADS`` threads in all.
+
+    Each process sets Django up, says "ready" and waits; all are told "go"
+    at once, then each releases its threads together. The token travels in
+    the environment, never on a command line.
+    """
+    import redis
+
+    token = server.fake.issue_tokens(email)["access_token"]
+    prefix = f"everreal-bench-{os.getpid()}-{secrets.token_hex(4)}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings_logins",
+        "EVERREAL_BENCH_CACHE": "redis",
+        "EVERREAL_BENCH_REDIS_URL": REDIS_URL,
+        "EVERREAL_BENCH_CACHE_PREFIX": prefix,
+        "EVERREAL_BENCH_FAKE_URL": server.url,
+        "EVERREAL_BENCH_TOKEN": token,
+    }
+    threads = BURST_THREADS // REDIS_PROCESSES
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.bearer",
+        "--burst-worker",
+        "--threads",
+        str(threads),
+    ]
+    before = len(server.fake.calls("userinfo"))
+    processes = [
+        subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(REDIS_PROCESSES)
+    ]
+    answers: list[Answer] = []
+    try:
+        for process in processes:
+            if process.stdout is None or process.stdout.readline().strip() != "ready":
+                raise RuntimeError("a burst process did not start")
+        for process in processes:
+            if process.stdin is not None:
+                process.stdin.write("go\n")
+                process.stdin.flush()
+        for process in processes:
+            output, _ = process.communicate(timeout=120)
+            if process.returncode != 0:
+                raise RuntimeError(f"a burst process failed ({process.returncode})")
+            answers += [(int(status), int(user)) for status, user in json.loads(output)]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+    return burst_summary(answers, len(server.fake.calls("userinfo")) - before)
+
+
+def redis_unavailable() -> str:
+    """Why Redis cannot be used here; empty when it answers."""
+    try:
+        import redis
+    except ImportError as exc:
+        return f"redis-py is not installed ({exc})"
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        return f"Redis at {REDIS_URL} does not answer ({type(exc).__name__})"
+    finally:
+        client.close()
+    return ""
+
+
+def bursts(count: int) -> dict[str, Any]:
+    """Both kinds of burst, *count* times each, every one with a user new to the site.
+
+    The fake EverReal runs on 127.0.0.1 (a free port), served from a thread.
+    """
+    from django_everreal.testing.server import FakeEverRealServer
+
+    with FakeEverRealServer() as server:
+        # The directory's users: none has logged in to the site yet.
+        emails = [user.email for user in server.fake.users[2:]]
+        if len(emails) < 2 * count:
+            raise RuntimeError(f"the fake has users for {len(emails) // 2} bursts")
+        print("  concurrent first requests", file=sys.stderr, flush=True)
+        local = [burst_in_process(server, emails[i]) for i in range(count)]
+        unavailable = redis_unavailable()
+        shared = (
+            []
+            if unavailable
+            else [
+                burst_across_processes(server, emails[count + i]) for i in range(count)
+            ]
+        )
+    return {"local": local, "redis": shared, "redis_unavailable": unavailable}
+
+
+def burst_worker(args: argparse.Namespace) -> int:
+    """One process of the cross-process burst (``--burst-worker``); its answers as JSON."""
+    import django
+
+    django.setup()
+    configure(os.environ["EVERREAL_BENCH_FAKE_URL"])
+    view = everreal_view_of(me_view_class())
+    token = os.environ["EVERREAL_BENCH_TOKEN"]
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        return 1
+    print(json.dumps(concurrent_requests(view, token, args.threads)), flush=True)
+    return 0
+
+
 def child(args: argparse.Namespace) -> int:
     setup_django()
     from django.db import connection
@@ -193,6 +393,7 @@ def child(args: argparse.Namespace) -> int:
         profiles = profile(ways["everreal"], args.requests) if args.profile else []
         userinfo = len(fake.calls("userinfo"))
         everreal_requests = COUNTER[0]
+    concurrent = bursts(args.bursts)
     result = {
         "vendor": connection.vendor,
         "database": database_version(),
@@ -207,6 +408,7 @@ def child(args: argparse.Namespace) -> int:
         "userinfo_after": userinfo - after_first,
         "requests_after": everreal_requests - 1,
         "profile": profiles,
+        "bursts": concurrent,
     }
     connection.close()
     args.output.write_text(json.dumps(result, indent=1))
@@ -230,6 +432,8 @@ def measure(
             str(args.rounds),
             "--requests",
             str(args.requests),
+            "--bursts",
+            str(args.bursts),
             "--output",
             str(output),
         ]
@@ -253,6 +457,52 @@ def table(result: dict[str, Any]) -> list[str]:
     return report.grid(("way", "queries", "time / baseline", "median us/request"), rows)
 
 
+def burst_table(bursts: dict[str, Any]) -> tuple[list[str], bool]:
+    """The concurrent first requests' table, and whether any burst broke the rule.
+
+    The rule: every request answered 200, as one Django user, after exactly
+    one userinfo call.
+    """
+    kinds = [
+        (f"1 process x {BURST_THREADS} threads, local memory", bursts["local"]),
+        (
+            f"{REDIS_PROCESSES} processes x {BURST_THREADS // REDIS_PROCESSES} threads, Redis",
+            bursts["redis"],
+        ),
+    ]
+    rows = []
+    failed = False
+    for label, runs in kinds:
+        if not runs:
+            continue
+        failed |= any(
+            (run["ok"], run["users"], run["userinfo"]) != (run["requests"], 1, 1)
+            for run in runs
+        )
+        rows.append(
+            (
+                label,
+                str(len(runs)),
+                ", ".join(str(run["ok"]) for run in runs),
+                ", ".join(str(run["users"]) for run in runs),
+                ", ".join(str(run["userinfo"]) for run in runs),
+            )
+        )
+    lines = [
+        f"{BURST_THREADS} concurrent first requests with one new token, per burst:",
+        "",
+        *report.grid(
+            ("burst", "bursts", "answered 200", "Django users", "userinfo calls"),
+            rows,
+        ),
+    ]
+    if bursts["redis_unavailable"]:
+        lines += ["", f"Redis skipped: {bursts['redis_unavailable']}."]
+    if failed:
+        lines += ["", "FAILED: a burst made other than exactly one userinfo call."]
+    return lines, failed
+
+
 _LEGEND = """\
 One DRF APIView (IsAuthenticated, a one-field JSON answer) called with a new
 RequestFactory request each time, authenticated two ways: DRF's
@@ -263,7 +513,15 @@ same number of requests of both ways, interleaved in blocks of 20 (the order
 alternating); "time / baseline" is the median [min-max] of the per-round
 ratios of time per request; the microseconds per request are only for scale.
 Queries: one request's, as CaptureQueriesContext counts them. Userinfo calls:
-EverReal's userinfo as the fake counted it, on the first request and after it."""
+EverReal's userinfo as the fake counted it, on the first request and after it.
+Concurrent first requests: a burst is 50 requests to the same view with one
+access token the site has never seen, of a user new to the site, released
+together by a barrier (across processes: each process waits for one "go",
+then releases its threads), against the fake EverReal served on 127.0.0.1;
+each burst must make exactly one userinfo call, all 50 answered 200 as one
+Django user (the run fails otherwise). Local memory: one process, Django's
+local-memory cache; Redis: processes sharing Django's Redis cache, run only
+when Redis (127.0.0.1:6379) answers."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,11 +541,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="add cProfile's view of the token way"
     )
+    parser.add_argument(
+        "--bursts",
+        type=int,
+        default=BURSTS,
+        help=f"bursts of {BURST_THREADS} concurrent first requests of each kind",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--burst-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if not 1 <= args.bursts <= 5:
+        parser.error("--bursts must be between 1 and 5 (the fake's new users)")
+    if args.burst_worker:
+        return burst_worker(args)
     if args.child:
         return child(args)
 
@@ -303,6 +573,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if result["userinfo_after"]:
             runs.failed = True
+        burst_lines, burst_failed = burst_table(result["bursts"])
+        runs.failed |= burst_failed
         runs.sections.append(
             [
                 (
@@ -314,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
                 *table(result),
                 "",
                 calls,
+                "",
+                *burst_lines,
                 *(["", *result["profile"]] if result["profile"] else []),
             ]
         )
