@@ -403,7 +403,9 @@ first, as for a later login). Database sessions. Queries: both requests', as
 CaptureQueriesContext counts them, BEGIN/COMMIT included. "time app / plain":
 per round, each login's fastest of 3 interleaved repetitions (1 for n = 1000),
 the order of the two ways alternating from round to round; the median
-[min-max] of the per-round ratios (below 1: the app's login is faster)."""
+[min-max] of the per-round ratios (below 1: the app's login is faster). On
+SQLite every commit writes the file to disk: the plain login commits its
+statements one by one, the app runs its pipeline in one transaction."""
 LEGEND = textwrap.fill(" ".join(_LEGEND.split()), width=78)
 
 
