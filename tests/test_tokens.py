@@ -276,6 +276,88 @@ def test_four_processes_refresh_once(everreal_server):
     assert len(refreshes(fake)) == 1
 
 
+THREADED_WORKER = """
+import hashlib, sys, threading
+import django
+django.setup()
+from django.conf import settings
+from django.db import connection
+settings.SOCIAL_AUTH_EVERREAL_BASE_URL = sys.argv[1]
+from django_everreal.models import Account
+from django_everreal.tokens import TokenStore
+ready = threading.Semaphore(0)
+go = threading.Event()
+results = []
+def caller():
+    try:
+        try:
+            holder = Account.objects.get(pk=int(sys.argv[2]))
+        finally:
+            ready.release()
+        go.wait(60)
+        token = TokenStore(holder).access_token()
+        results.append(hashlib.sha256(token.encode()).hexdigest())
+    except Exception as exc:
+        results.append(type(exc).__name__)
+    finally:
+        connection.close()
+threads = [threading.Thread(target=caller) for _ in range(int(sys.argv[3]))]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    ready.acquire(timeout=60)
+print("ready", flush=True)
+sys.stdin.readline()
+go.set()
+for thread in threads:
+    thread.join(60)
+print("\\n".join(results), flush=True)
+"""
+
+
+@pytest.mark.rowlocks
+@pytest.mark.django_db(transaction=True)
+def test_four_processes_of_eight_threads_refresh_once(everreal_server):
+    """Threads and processes together, all released at once: one refresh, one token."""
+    fake = everreal_server.fake
+    account = linked_account(fake)
+    fake.delay_next("token", 0.5)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "EVERREAL_TEST_DATABASE": os.environ["EVERREAL_TEST_DATABASE"],
+        "EVERREAL_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
+    }
+    command = [sys.executable, "-c", THREADED_WORKER, everreal_server.url]
+    processes = [
+        subprocess.Popen(
+            [*command, str(account.pk), "8"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "ready"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        results = [process.communicate(timeout=60)[0].split() for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert [process.returncode for process in processes] == [0, 0, 0, 0]
+    assert len(refreshes(fake)) == 1
+    stored = Account.objects.get(pk=account.pk).access_token
+    assert results == [[hashlib.sha256(stored.encode()).hexdigest()] * 8] * 4
+
+
 @pytest.mark.rowlocks
 @pytest.mark.django_db(transaction=True)
 def test_callers_do_not_pile_up_behind_a_hanging_token_endpoint(everreal_server):
