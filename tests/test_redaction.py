@@ -4,6 +4,8 @@ import io
 import json
 import logging
 import logging.config
+import random
+import re
 import sys
 from datetime import timedelta
 
@@ -16,6 +18,7 @@ from django.views.debug import ExceptionReporter
 from django.views.debug import get_default_exception_reporter_filter
 from django.views.decorators.debug import sensitive_variables
 
+from django_everreal import redaction
 from django_everreal.exceptions import EverRealUnavailable
 from django_everreal.redaction import REDACTED
 from django_everreal.redaction import EverRealExceptionReporter
@@ -220,6 +223,227 @@ def test_handler_filter_from_logging_settings():
         parent = logging.getLogger("tests.redaction.elsewhere")
         for handler in parent.handlers:
             parent.removeHandler(handler)
+
+
+# The cheap look that lets plain records and texts through untouched.
+
+
+class Shown:
+    """An argument that is neither text nor a number: the filter looks at its str()."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __str__(self):
+        return self.text
+
+
+class Tagged(str):
+    """A subclass of str, as Django's SafeString; its text is what is redacted."""
+
+    def __str__(self):
+        return "tagged"
+
+
+def every_rule(text, names):
+    """*text* with every rule applied, without the cheap look first."""
+    for pattern, replacement, _ in redaction._patterns(names):
+        text = pattern.sub(replacement, text)
+    return text
+
+
+FRAGMENTS = (
+    *("access_token", "Refresh_Token", "accessToken", "code", "CODE_VERIFIER"),
+    *("password", "client_secret", "state", "token", "id_token", "tokens"),
+    *("Authorization", "HTTP_COOKIE", "Set-Cookie", "Bearer", "bearer"),
+    *("=", ":", " ", "  ", "\t", "\u2003", "'", '"', "(", "[", ",", "{", "}"),
+    *("]", ")", "b", "&", "?", "/", "%", "\n", "\x1b", "_", "-", "\\"),
+    *("eyJ", JWT, SECRET, "/webhooks/", "abcdefghijklmnopqrstuvwxyz0123"),
+    *("pa\u017f\u017fword", "author\u0130zation", "author\u0131zation", "tok\u212aen"),
+    *("ä", "Müller", "\u0130", "\u0131", "\u017f", "\u212a"),
+)
+
+
+def random_texts(count, seed):
+    rng = random.Random(seed)  # noqa: S311 -- repeatable test data
+    for _ in range(count):
+        yield "".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(1, 8)))
+
+
+@pytest.mark.parametrize(
+    "names", [redaction.SECRET_NAMES, redaction.REPORT_SECRET_NAMES]
+)
+def test_the_cheap_look_never_skips_a_rule_that_matches(names):
+    """``redact`` gives what running every rule gives, on texts made to be tricky."""
+    for text in random_texts(4000, seed=len(names)):
+        assert redact(text, names) == every_rule(text, names), text
+
+
+def test_the_cheap_look_folds_every_letter_the_rules_ignore_the_case_of():
+    """Any character IGNORECASE matches to an ASCII letter, folded, is that letter."""
+    letter = re.compile("[a-z]", re.IGNORECASE)
+    for point in range(0x80, sys.maxunicode + 1):
+        char = chr(point)
+        if letter.fullmatch(char):
+            folded = redaction._folded(char)
+            assert folded.isascii(), hex(point)
+            assert re.fullmatch(folded, char, re.IGNORECASE), hex(point)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"pa\u017f\u017fword={SECRET}",
+        f"AUTHOR\u0130ZATION: Basic {SECRET}",
+        f"{{'author\u0131zation': '{SECRET}'}}",
+        f"Bearer\u2003{SECRET}",
+        f"Cookie \t: {SECRET}",
+    ],
+)
+def test_redacts_what_only_the_rules_case_and_blanks_match(text):
+    assert SECRET not in redact(text)
+
+
+def test_a_plain_record_is_left_as_it_is():
+    args = ("anna@example.com", 12, {"city": "Berlin"})
+    record = filtered("Synced %s: %d companies, %s", *args)
+    assert record.msg == "Synced %s: %d companies, %s"
+    assert record.args is not None
+    assert tuple(record.args) == args
+    assert record.args[2] is args[2]
+
+
+@pytest.mark.parametrize(
+    ("msg", "args"),
+    [
+        ("%s=%s", ("code", SECRET)),
+        ("%s%s", ("access_tok", f"en={SECRET}")),
+        ("GET /cb/?access_tok%s", (f"en={SECRET}",)),
+        ("%s %s", ("Authorization: Bearer", SECRET)),
+        ("Bear%s", (f"er {SECRET}",)),
+        ("%(key)s=%(value)s", {"key": "password", "value": SECRET}),
+        ("%s: %s", ("{'refresh_token'", f"'{SECRET}'}}")),
+    ],
+)
+def test_filter_redacts_secrets_made_by_formatting_plain_parts(msg, args):
+    """Neither the format string nor any argument holds a secret alone."""
+    record = filtered(msg, *args) if isinstance(args, tuple) else filtered(msg, args)
+    assert SECRET not in record.getMessage()
+    assert SECRET not in repr(record.args)
+
+
+VALUES = [
+    pytest.param(f"Bearer {SECRET}", id="str"),
+    pytest.param(Tagged(f"Bearer {SECRET}"), id="str-subclass"),
+    pytest.param(f"password={SECRET}".encode(), id="bytes"),
+    pytest.param({"access_token": SECRET}, id="dict"),
+    pytest.param([f"code={SECRET}"], id="list"),
+    pytest.param((JWT,), id="tuple"),
+    pytest.param(ValueError(f"token {JWT}"), id="exception"),
+    pytest.param(Shown(f"client_secret={SECRET}"), id="object"),
+    pytest.param("ok\r\nforged line", id="controls"),
+]
+
+
+@pytest.mark.parametrize("value", VALUES)
+@pytest.mark.parametrize("msg", ["%s", "x %r", "%.3s", "%-5s|"])
+def test_filter_redacts_args_of_every_type_however_formatted(msg, value):
+    """Whether the argument shows whole, in part (``%.3s``) or as its repr.
+
+    A second argument keeps a lone dict from becoming the mapping of ``%(name)s``.
+    """
+    record = filtered(f"{msg} %s", value, "end")
+    for text in (record.getMessage(), repr(record.args)):
+        assert SECRET not in text
+        assert "c2lnbmF0dXJl" not in text
+        assert "\r" not in text
+        assert "\n" not in text
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_filter_redacts_mapping_values_the_message_leaves_out(value):
+    record = filtered("%(user)s logged in", {"user": "anna", "other": value})
+    assert record.getMessage() == "anna logged in"
+    assert SECRET not in repr(record.args)
+    assert "c2lnbmF0dXJl" not in repr(record.args)
+    assert "\r\n" not in repr(record.args["other"])
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        Shown(f"Authorization: Bearer {SECRET}"),
+        ValueError(f"token {JWT}"),
+        {"access_token": SECRET},
+        f"password={SECRET}".encode(),
+    ],
+    ids=["object", "exception", "dict", "bytes"],
+)
+def test_filter_redacts_a_message_that_is_not_text(msg):
+    record = filtered(msg)
+    assert SECRET not in record.getMessage()
+    assert "c2lnbmF0dXJl" not in record.getMessage()
+
+
+def test_filter_redacts_a_non_text_format_with_args():
+    record = filtered(Shown("Authorization: Bearer %s"), SECRET)
+    assert record.getMessage() == f"Authorization: {REDACTED}"
+
+
+def test_filter_redacts_tracebacks_and_stacks_of_plain_messages():
+    try:
+        raise ValueError(f"refresh_token={SECRET}")
+    except ValueError:
+        record = filtered("EverReal sync failed", exc_info=sys.exc_info())
+    assert record.getMessage() == "EverReal sync failed"
+    assert SECRET not in logging.Formatter().format(record)
+
+    record = logging.LogRecord(
+        "django_everreal", logging.ERROR, __file__, 1, "plain", None, None
+    )
+    record.exc_text = f"Traceback ...\nValueError: Bearer {SECRET}"
+    record.stack_info = f"Stack (most recent call last):\n  code={SECRET}"
+    assert RedactSecretsFilter().filter(record) is True
+    assert SECRET not in logging.Formatter().format(record)
+
+
+RECORD_FRAGMENTS = (*FRAGMENTS, "%s", "%s", "%r", "%d", "%%", "%.4s", "%(a)s")
+RECORD_VALUES = (
+    *FRAGMENTS,
+    SECRET,
+    f"en={SECRET}",
+    "code",
+    12,
+    None,
+    3.5,
+    {"a": "b"},
+    {"access_token": SECRET},
+    Shown("tok"),
+    Shown(f"en={SECRET}"),
+    Tagged("plain"),
+    Tagged(f"Bearer {SECRET}"),
+)
+
+
+def test_the_filters_shortcut_gives_what_full_redaction_gives():
+    """A record left alone is one full redaction would have left alone too."""
+    rng = random.Random(9)  # noqa: S311 -- repeatable test data
+    for _ in range(3000):
+        msg = "".join(rng.choice(RECORD_FRAGMENTS) for _ in range(rng.randint(1, 6)))
+        args: tuple[object, ...]
+        if "%(a)s" in msg and rng.random() < 0.8:
+            args = ({"a": rng.choice(RECORD_VALUES), "b": rng.choice(RECORD_VALUES)},)
+        else:
+            args = tuple(
+                rng.choice(RECORD_VALUES)
+                for _ in range(msg.count("%") - 2 * msg.count("%%"))
+            )
+        record = filtered(msg, *args)
+        expected = logging.LogRecord(
+            "django_everreal", logging.INFO, __file__, 1, msg, args or None, None
+        )
+        redaction._redact_message(expected)
+        assert (record.msg, record.args) == (expected.msg, expected.args), (msg, args)
 
 
 # Django's error reports.
