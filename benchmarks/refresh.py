@@ -56,8 +56,6 @@ PROCESSES = (1, 2, 4)
 #: Database connections the callers may hold at once: PostgreSQL allows 100
 #: by default, for every user of the server.
 MAX_CONNECTIONS = 64
-#: The fake's listen backlog: room for every caller's connection at once.
-BACKLOG = 256
 #: Seconds a caller process may take to get ready or to finish.
 TIMEOUT = 120.0
 WAYS = ("app", "social")
@@ -457,9 +455,6 @@ def child(args: argparse.Namespace) -> int:
     fake.rate_limit = 10**9
     runnable = [(n, p) for n, p in cells(args) if n * p <= args.max_connections]
     with FakeEverRealServer(fake) as server:
-        # socketserver listens with a backlog of 5: 64 callers connecting at
-        # once would see their SYNs dropped and retried a second later.
-        server._httpd.socket.listen(BACKLOG)
         holders = Holders(fake)
         holders.create()
         env = {

@@ -33,6 +33,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # Never share a port with another socket: each port is one customer.
     allow_reuse_port = False
+    # socketserver's backlog is 5: a burst of concurrent callers (a load test,
+    # many threads refreshing at once) would see connections dropped and
+    # retried a second later, a delay no real server adds.
+    request_queue_size = 256
     fake: FakeEverReal
     stopping: threading.Event
     max_delay: float
