@@ -19,6 +19,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+from django.db import router
 from django.db.models import F
 from django.db.models import Q
 from django.utils import timezone
@@ -55,6 +56,52 @@ def enqueue(event_id: int, delay: float = 0) -> None:
     if delay > 0 and job.get_backend().supports_defer:
         job = job.using(run_after=timezone.now() + timedelta(seconds=delay))
     job.enqueue(event_id)
+
+
+def _database_queue() -> Any:
+    """django-tasks-db's result model when it queues on the events' own database, else ``None``.
+
+    Then a task queued inside the transaction that stores its event commits
+    with it, and the queue itself tells which events wait for a worker.
+    """
+    try:
+        from django_tasks_db.backend import DatabaseBackend
+    except ImportError:  # another backend, without django-tasks-db installed
+        return None
+    job: Any = process_webhook_event
+    if not isinstance(job.get_backend(), DatabaseBackend):
+        return None
+    from django_tasks_db.models import DBTaskResult
+
+    if router.db_for_write(DBTaskResult) != router.db_for_write(WebhookEvent):
+        return None
+    return DBTaskResult
+
+
+def queues_in_transaction() -> bool:
+    """Whether ``enqueue`` inside the event's transaction commits with it (one commit, not two)."""
+    return _database_queue() is not None
+
+
+def _queued_events() -> set[int]:
+    """Events the database queue already holds a waiting task for (none for other backends)."""
+    model = _database_queue()
+    if model is None:
+        return set()
+    from django_tasks_db.compat import TaskResultStatus
+
+    job: Any = process_webhook_event
+    waiting = model.objects.filter(
+        status=TaskResultStatus.READY,
+        backend_name=job.get_backend().alias,
+        task_path=job.module_path,
+    ).order_by()
+    queued: set[int] = set()
+    for args_kwargs in waiting.values_list("args_kwargs", flat=True):
+        args = args_kwargs.get("args") if isinstance(args_kwargs, dict) else None
+        if isinstance(args, list) and len(args) == 1 and isinstance(args[0], int):
+            queued.add(args[0])
+    return queued
 
 
 def claimable(now: Any = None) -> Q:
@@ -113,22 +160,26 @@ def process(event_id: int) -> str:
 
 
 def requeue_unfinished() -> int:
-    """Queue every event not processed yet; how many. Run at a worker's start.
+    """Queue every event not processed yet; how many wait. Run at a worker's start.
 
     Events a worker holds are queued for when its lease ends: if that
     worker died, the event runs then; if it lives and finishes, the queued
-    run finds nothing to do.
+    run finds nothing to do. Events the database queue already holds a
+    waiting task for are left to it: a backlog is not queued twice.
     """
     now = timezone.now()
     unfinished = WebhookEvent.objects.filter(
         status__in=[WebhookEvent.PENDING, WebhookEvent.PROCESSING]
     ).order_by("pk")
+    queued = _queued_events()
     count = 0
     for event_id, lease_until in unfinished.values_list("pk", "lease_until"):
+        count += 1
+        if event_id in queued:
+            continue
         held = (lease_until - now).total_seconds() if lease_until else 0.0
         # A second past the lease: claimable by then, whatever the clocks.
         enqueue(event_id, delay=held + 1 if held > 0 else 0)
-        count += 1
     return count
 
 

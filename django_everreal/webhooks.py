@@ -208,19 +208,29 @@ def receive(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _store(subscription: WebhookSubscription, envelope: dict[str, Any]) -> bool:
-    """Insert the event once; queue its processing when the insert commits."""
+    """Insert the event once and queue its processing, which starts once the insert commits.
+
+    On django-tasks-db's queue in the same database the task is queued in
+    the event's own transaction: one commit for both, and neither without
+    the other. Any other backend is handed the event after the commit.
+    """
+    from django_everreal.tasks import enqueue
+    from django_everreal.tasks import queues_in_transaction
+
+    together = queues_in_transaction()
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
                 subscription=subscription, customer=subscription.customer, **envelope
             )
+            if together:
+                enqueue(event.pk)
     except IntegrityError:
         if WebhookEvent.objects.filter(
             customer=subscription.customer, uuid=envelope["uuid"]
         ).exists():
             return False
         raise
-    from django_everreal.tasks import enqueue
-
-    transaction.on_commit(lambda: enqueue(event.pk))
+    if not together:
+        transaction.on_commit(lambda: enqueue(event.pk))
     return True
