@@ -1,30 +1,53 @@
-"""A webhook worker killed mid-way: the event is processed again after a restart.
+"""The webhook worker: what a backlog costs it, and a worker killed mid-way.
 
-Real worker processes (``manage.py everreal_webhooks worker``, the database
-queue of django-tasks-db) on the test database; the first is killed with
-SIGKILL while its handler runs.
+A backlog is processed by ``manage.py everreal_webhooks worker`` (the
+database queue of django-tasks-db) in this process, its queries counted.
+The killed worker is a real process on the test database, killed with
+SIGKILL while its handler runs; it is processed again after a restart.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
+import uuid
+from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
 
 from django_everreal import tasks
 from django_everreal.models import ServiceAccount
 from django_everreal.models import WebhookEvent
 from django_everreal.models import WebhookSubscription
+from django_everreal.signals import webhook_received
+from django_everreal.webhooks import new_token
+from django_everreal.webhooks import receiver_url
+from django_everreal.webhooks import token_hash
 from tests.processes import LoggedProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = [pytest.mark.rowlocks, pytest.mark.django_db(transaction=True)]
+# The queue's worker commits for real, as it does in production.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+#: What each event costs the worker: the queue's claim (BEGIN, SELECT FOR
+#: UPDATE, UPDATE, COMMIT), the event's claim, read and completion, and the
+#: queue's result.
+QUERIES_PER_EVENT = 8
+#: What a run costs besides: the unfinished events and the waiting tasks
+#: (queued once, not again), and the last, empty claim (BEGIN, SELECT, COMMIT).
+QUERIES_PER_RUN = 5
 
 
 class Worker(LoggedProcess):
@@ -59,6 +82,76 @@ def workers(tmp_path: Path) -> Iterator[list[Worker]]:
         worker.stop()
 
 
+@pytest.fixture
+def delivered(client: Client) -> Callable[[int], None]:
+    """Deliver *n* events through the receiver: stored and queued, as a backlog waits."""
+    service = ServiceAccount.objects.create(name="hooks", username="anna@example.com")
+    token = new_token()
+    WebhookSubscription.objects.create(
+        service_account=service,
+        event_type="LISTING_PUBLISHED_TO_CHANNEL",
+        token_hash=token_hash(token),
+    )
+    path = urlsplit(receiver_url(token)).path
+
+    def deliver(n: int) -> None:
+        for _ in range(n):
+            body = {
+                "uuid": str(uuid.uuid4()),
+                "operation": "LISTING_PUBLISHED_TO_CHANNEL",
+                "data": {"id": "listing-1"},
+            }
+            response = client.post(path, body, content_type="application/json")
+            assert response.status_code == 200
+
+    return deliver
+
+
+@pytest.fixture
+def no_op_handler() -> Iterator[None]:
+    def handler(sender: str, event: WebhookEvent, **kwargs: Any) -> None:
+        pass
+
+    webhook_received.connect(handler, dispatch_uid="test-no-op", weak=False)
+    yield
+    webhook_received.disconnect(dispatch_uid="test-no-op")
+
+
+def worker_queries() -> int:
+    """The queries of the documented worker processing what is queued, then stopping."""
+    with CaptureQueriesContext(connection) as captured:
+        call_command(
+            "everreal_webhooks",
+            "worker",
+            "--",
+            "--batch",
+            "--interval",
+            "0",
+            "--no-startup-delay",
+            "--verbosity",
+            "0",
+            stdout=io.StringIO(),
+        )
+    return len(captured)
+
+
+@pytest.mark.usefixtures("no_op_handler")
+def test_a_backlog_costs_the_worker_the_same_queries_per_event(delivered):
+    counts = {}
+    for size in (2, 5):
+        delivered(size)
+        counts[size] = worker_queries()
+
+    assert counts == {
+        size: QUERIES_PER_EVENT * size + QUERIES_PER_RUN for size in (2, 5)
+    }
+    assert set(WebhookEvent.objects.values_list("status", "attempts")) == {
+        (WebhookEvent.PROCESSED, 1)
+    }
+    assert DBTaskResult.objects.count() == 7  # each event queued once
+
+
+@pytest.mark.rowlocks
 def test_an_event_whose_worker_was_killed_is_processed_after_a_restart(
     tmp_path, workers
 ):

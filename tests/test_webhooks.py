@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Model
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -580,3 +581,35 @@ def test_a_handler_for_every_event_type(
         webhook_received.disconnect(everything)
 
     assert sorted(calls) == sorted([EVENT, "UNIT_DELETED"])
+
+
+# Query counts: what one delivery costs the database (bench webhooks).
+
+
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    """The first word of each statement: enough to see the transaction's shape."""
+    return [query["sql"].split()[0].upper() for query in captured.captured_queries]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_is_one_lookup_and_one_commit_with_its_task(client, hook):
+    """The event and its task (django-tasks-db) commit together: one commit, not two."""
+    with CaptureQueriesContext(connection) as captured:
+        response = deliver(client, hook, envelope())
+
+    assert response.json() == {"status": "received"}
+    assert statements(captured) == ["SELECT", "BEGIN", "INSERT", "INSERT", "COMMIT"]
+    assert DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repeat_delivery_is_one_lookup_a_refused_insert_and_a_check(client, hook):
+    body = envelope()
+    deliver(client, hook, body)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = deliver(client, hook, body)
+
+    assert response.json() == {"status": "duplicate"}
+    assert statements(captured) == ["SELECT", "BEGIN", "INSERT", "ROLLBACK", "SELECT"]
+    assert DBTaskResult.objects.count() == 1
