@@ -129,10 +129,11 @@ def _heads(alternatives: str) -> tuple[str, str]:
 
 
 # The cheap first look. Each rule needs, in the text it runs on: a secret
-# name followed by a quote or "="; a header name followed, after blanks, by a
-# quote, ":" or "="; "Bearer" and a blank; "eyJ"; or "/webhooks/". Names and
-# headers are looked for in the lowered text by the word they end with, with
-# ``str.find``: far cheaper than a regular expression on every log line.
+# name followed by a quote, or by "="; a header name followed by a quote, or
+# by ":" or "=" after blanks; "Bearer" and a blank; "eyJ"; or "/webhooks/".
+# Names and headers are looked for in the lowered text by the word they end
+# with, with ``str.find``: far cheaper than a regular expression on every
+# log line.
 _NAME_ENDINGS = ("token", "code", "verifier", "password", "secret", "state")
 _HEADER_ENDINGS = ("authorization", "cookie")
 # Letters IGNORECASE takes for an ASCII one that ``str.lower`` does not make
@@ -184,11 +185,18 @@ class _Rules:
             _ending(name, _HEADER_ENDINGS) for name in SECRET_HEADERS
         )
         self.looks: dict[str, tuple[_Look, ...]] = {
-            "header": tuple((word, "\"':=", True) for word in header_words),
-            "name": tuple((word, "\"'=", False) for word in name_words),
+            "quoted_header": tuple((word, "\"'", False) for word in header_words),
+            "header": tuple((word, ":=", True) for word in header_words),
+            "quoted_name": tuple((word, "\"'", False) for word in name_words),
+            "name": tuple((word, "=", False) for word in name_words),
             "bearer": (("bearer", None, False),),
         }
-        self.any_look = tuple(look for looks in self.looks.values() for look in looks)
+        # All of them at once, a word looked for once.
+        self.any_look = (
+            *((word, "\"':=", True) for word in header_words),
+            *((word, "\"'=", False) for word in name_words),
+            ("bearer", None, False),
+        )
         self.words = tuple(word for word, _, _ in self.any_look)
         self.rules = _patterns(names)
 
@@ -240,7 +248,7 @@ def _patterns(names: tuple[str, ...]) -> list[tuple[re.Pattern[str], str, str]]:
                 re.IGNORECASE,
             ),
             rf"\g<head>{REDACTED}\g<vq>",
-            "header",
+            "quoted_header",
         ),
         # Headers as lines: "Authorization: Basic ...", "Cookie=...".
         (
@@ -263,7 +271,7 @@ def _patterns(names: tuple[str, ...]) -> list[tuple[re.Pattern[str], str, str]]:
                     re.IGNORECASE,
                 ),
                 rf"\g<head>\g<open>'{REDACTED}'\g<close>",
-                "name",
+                "quoted_name",
             )
             for head in _heads(alternatives)
         ),
@@ -276,7 +284,7 @@ def _patterns(names: tuple[str, ...]) -> list[tuple[re.Pattern[str], str, str]]:
                     re.IGNORECASE,
                 ),
                 rf"\g<head>{REDACTED}\g<vq>",
-                "name",
+                "quoted_name",
             )
             for head in _heads(alternatives)
         ),

@@ -261,6 +261,8 @@ FRAGMENTS = (
     *("eyJ", JWT, SECRET, "/webhooks/", "abcdefghijklmnopqrstuvwxyz0123"),
     *("pa\u017f\u017fword", "author\u0130zation", "author\u0131zation", "tok\u212aen"),
     *("ä", "Müller", "\u0130", "\u0131", "\u017f", "\u212a"),
+    *("'Authorization'", '"Set-Cookie"', "'access_token'", '"code"', "('state', "),
+    *(": '", ': "', ": ['", "='", ": b'", "webhooks/"),
 )
 
 
