@@ -178,7 +178,7 @@ def _token_user(request: HttpRequest, realm: str) -> HttpResponse | None:
             return response
         user, _identity = bearer.authenticate(request, token)
     except bearer.InvalidBearerToken as exc:
-        logger.info("EverReal bearer token refused: %s", exc)
+        logger.info("EverReal access token refused: %s", exc)
         response = JsonResponse(
             {
                 "error": "invalid_token",

@@ -91,7 +91,7 @@ class EverRealTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
             return bearer.authenticate(request._request, token)
         except bearer.InvalidBearerToken as exc:
             request._request.everreal_token_error = "invalid_token"  # noqa: S105
-            logger.info("EverReal bearer token refused: %s", exc)
+            logger.info("EverReal access token refused: %s", exc)
             raise exceptions.AuthenticationFailed(texts.TOKEN_INVALID) from None
         except EverRealUnavailable as exc:
             raise EverRealUnavailableError() from exc

@@ -73,7 +73,7 @@ class EverRealBearer(HttpBearer):
             user, _identity = bearer.authenticate(request, token)
         except bearer.InvalidBearerToken as exc:
             setattr(request, ERROR_ATTRIBUTE, "invalid_token")
-            logger.info("EverReal bearer token refused: %s", exc)
+            logger.info("EverReal access token refused: %s", exc)
             return None
         except EverRealUnavailable as exc:
             raise EverRealUnavailableError(exc.retry_after) from exc

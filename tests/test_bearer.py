@@ -250,6 +250,16 @@ def test_the_customer_comes_from_a_header(client, everreal_fake, everreal_custom
     assert call(client, token, **{"X-EverReal-Customer": "nobody"}).status_code == 401
 
 
+def test_a_refused_token_is_logged_in_words_the_redaction_keeps(
+    client, everreal_fake, caplog
+):
+    caplog.set_level(logging.INFO, logger="django_everreal")
+    call(client, "not-a-token-of-everreal")
+
+    assert "EverReal access token refused:" in caplog.text
+    assert "*****" not in caplog.text
+
+
 def test_no_token_in_cache_keys_logs_or_answers(client, everreal_fake, caplog):
     caplog.set_level(logging.DEBUG)
     token = token_of(everreal_fake)
