@@ -9,6 +9,7 @@ from typing import Literal
 from typing import cast
 
 import requests
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import router
@@ -73,6 +74,16 @@ class EverRealOAuth2(BaseOAuth2PKCE):  # type: ignore[type-arg]
     @property
     def ACCESS_TOKEN_PAYLOAD(self) -> str:  # type: ignore[override]
         return conf.TOKEN_REQUEST_FORMAT
+
+    # Django's async auth asks every backend for these; python-social-auth's
+    # backends have only the sync ones, so ``request.auser()`` (async
+    # ``login_required``, ``scope_required``) and ``aauthenticate`` raised
+    # AttributeError for a site listing this backend.
+    async def aget_user(self, user_id: Any) -> Any:
+        return await sync_to_async(self.get_user)(user_id)
+
+    async def aauthenticate(self, request: Any = None, **credentials: Any) -> Any:
+        return await sync_to_async(self.authenticate)(request, **credentials)
 
     @property
     def customer(self) -> Customer:

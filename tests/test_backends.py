@@ -6,7 +6,11 @@ from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.contrib.auth import aauthenticate
+from django.contrib.auth import aget_user
 from django.contrib.auth import get_user_model
+from django.test import RequestFactory
 from django.test import override_settings
 from social_django.models import UserSocialAuth
 
@@ -243,3 +247,25 @@ def test_account_synced_receivers_get_the_userinfo_and_no_token(
     assert not set(payload) & {"access_token", "refresh_token", "expires_in"}
     assert account.access_token not in repr(payload)
     assert account.refresh_token not in repr(payload)
+
+
+def test_async_views_see_the_user_of_an_everreal_login(client, everreal_login):
+    """``request.auser()`` (async ``login_required``, ``scope_required``) asks the login's backend."""
+    everreal_login("anna@example.com")
+    request = RequestFactory().get("/")
+    request.session = client.session
+
+    user = async_to_sync(aget_user)(request)
+
+    assert user.is_authenticated
+    assert user == get_user_model().objects.get()
+
+
+def test_async_authentication_passes_over_the_everreal_backend(settings):
+    """Django's ``aauthenticate`` asks every backend, the login's first."""
+    get_user_model().objects.create_user("bert", password="secret-1")
+
+    user = async_to_sync(aauthenticate)(username="bert", password="secret-1")
+    nobody = async_to_sync(aauthenticate)(username="bert", password="wrong")
+
+    assert (user.username, nobody) == ("bert", None)
