@@ -1,7 +1,7 @@
 """Count the refreshes of one due token under N threads in each of P processes, two ways.
 
     python3 dev.py bench refresh [--rounds N] [--threads 1 4 16 32] [--processes 1 2 4]
-                                 [--max-connections 64] [--strict-rounds 2]
+                                 [--max-connections N] [--strict-rounds 2]
 
 N threads in each of P processes, released together, each ask for the
 access token of one user whose token is due, on PostgreSQL: through this
@@ -53,9 +53,9 @@ SETTINGS = "benchmarks.settings_refresh"
 DATABASE_NAME = "everreal_bench_refresh"
 THREADS = (1, 4, 16, 32)
 PROCESSES = (1, 2, 4)
-#: Database connections the callers may hold at once: PostgreSQL allows 100
-#: by default, for every user of the server.
-MAX_CONNECTIONS = 64
+#: Of the server's ``max_connections``, those the callers leave free: the
+#: measuring process's, PostgreSQL's reserved ones and other clients'.
+SPARE_CONNECTIONS = 20
 #: Seconds a caller process may take to get ready or to finish.
 TIMEOUT = 120.0
 WAYS = ("app", "social")
@@ -440,6 +440,16 @@ def fastest(runs: list[dict[str, Any]]) -> list[float]:
     return [best[r] for r in sorted(best)]
 
 
+def connection_budget() -> int:
+    """How many callers may hold a database connection at once on this server."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_connections")
+        (limit,) = cursor.fetchone() or (100,)
+    return int(limit) - SPARE_CONNECTIONS
+
+
 def child(args: argparse.Namespace) -> int:
     setup_django()
     from django.core.management import call_command
@@ -453,7 +463,8 @@ def child(args: argparse.Namespace) -> int:
     sources = report.sources()
     fake = FakeEverReal()
     fake.rate_limit = 10**9
-    runnable = [(n, p) for n, p in cells(args) if n * p <= args.max_connections]
+    budget = args.max_connections or connection_budget()
+    runnable = [(n, p) for n, p in cells(args) if n * p <= budget]
     with FakeEverRealServer(fake) as server:
         holders = Holders(fake)
         holders.create()
@@ -536,8 +547,11 @@ def measure(
             *map(str, args.threads),
             "--processes",
             *map(str, args.processes),
-            "--max-connections",
-            str(args.max_connections),
+            *(
+                ["--max-connections", str(args.max_connections)]
+                if args.max_connections
+                else []
+            ),
             "--strict-rounds",
             str(args.strict_rounds),
             "--output",
@@ -684,9 +698,9 @@ once. "time app / social": the time from the release to the last caller's
 answer, the two ways run back to back in each round (the order alternating;
 with fewer than 4 callers, 4 // callers times each, keeping each way's
 fastest), as the median [min-max] of the per-round ratios (below 1: this app
-is faster). Counts include every run. A row of "-" needs more database connections at once than
---max-connections allows (PostgreSQL allows 100 by default, for all of its
-users)."""
+is faster). Counts include every run. A row of "-" needs more database
+connections at once than the server's max_connections, less 20 spare,
+allows (PostgreSQL allows 100 by default, for all of its users)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -703,9 +717,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-connections",
         type=int,
-        default=MAX_CONNECTIONS,
         help="largest N x P to run: each caller holds a database connection "
-        f"(default {MAX_CONNECTIONS})",
+        f"(default: the server's max_connections less {SPARE_CONNECTIONS})",
     )
     parser.add_argument(
         "--strict-rounds",
