@@ -171,6 +171,11 @@ def _ask_once(customer: Customer, token: str, key: str) -> dict[str, Any]:
                 return dict(entry)
         # The other request took too long: ask too, rather than fail.
     try:
+        # Another request may have asked and let go of the lock between this
+        # one's cache miss and its lock.
+        cached = cache.get(key)
+        if cached is not None:
+            return dict(cached)
         entry, timeout = _verdict(customer, token)
         cache.set(key, entry, timeout=timeout)
         return entry

@@ -250,6 +250,20 @@ def test_the_customer_comes_from_a_header(client, everreal_fake, everreal_custom
     assert call(client, token, **{"X-EverReal-Customer": "nobody"}).status_code == 401
 
 
+def test_a_request_taking_the_lock_after_another_answered_asks_no_more(
+    client, everreal_fake, settings
+):
+    """Between a request's cache miss and its lock, another may ask and let go."""
+    use_recording_cache(settings)
+    token = token_of(everreal_fake)
+    cache = caches["default"]
+    assert isinstance(cache, RecordingCache)
+    cache.before_add = lambda: call(client, token)
+
+    assert call(client, token).status_code == 200
+    assert userinfo_calls(everreal_fake) == 1
+
+
 def test_a_refused_token_is_logged_in_words_the_redaction_keeps(
     client, everreal_fake, caplog
 ):
