@@ -220,63 +220,6 @@ def test_sixteen_threads_refresh_once(everreal_server):
 
 
 WORKER = """
-import hashlib, sys
-import django
-django.setup()
-from django.conf import settings
-settings.SOCIAL_AUTH_EVERREAL_BASE_URL = sys.argv[1]
-from django_everreal.models import Account
-from django_everreal.tokens import TokenStore
-holder = Account.objects.get(pk=int(sys.argv[2]))
-print("ready", flush=True)
-sys.stdin.readline()
-token = TokenStore(holder).access_token()
-print(hashlib.sha256(token.encode()).hexdigest(), flush=True)
-"""
-
-
-@pytest.mark.rowlocks
-@pytest.mark.django_db(transaction=True)
-def test_four_processes_refresh_once(everreal_server):
-    fake = everreal_server.fake
-    account = linked_account(fake)
-    fake.delay_next("token", 0.5)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "EVERREAL_TEST_DATABASE": os.environ["EVERREAL_TEST_DATABASE"],
-        "EVERREAL_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
-    }
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, everreal_server.url, str(account.pk)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    try:
-        for process in processes:
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "ready"
-        for process in processes:
-            assert process.stdin is not None
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        results = [process.communicate(timeout=60)[0].strip() for process in processes]
-    finally:
-        for process in processes:
-            process.kill()
-    assert [process.returncode for process in processes] == [0, 0, 0, 0]
-    stored = Account.objects.get(pk=account.pk).access_token
-    assert results == [hashlib.sha256(stored.encode()).hexdigest()] * 4
-    assert len(refreshes(fake)) == 1
-
-
-THREADED_WORKER = """
 import hashlib, sys, threading
 import django
 django.setup()
@@ -317,8 +260,9 @@ print("\\n".join(results), flush=True)
 
 @pytest.mark.rowlocks
 @pytest.mark.django_db(transaction=True)
-def test_four_processes_of_eight_threads_refresh_once(everreal_server):
-    """Threads and processes together, all released at once: one refresh, one token."""
+@pytest.mark.parametrize("threads", [1, 8])
+def test_four_processes_refresh_once(everreal_server, threads):
+    """Processes (and threads in each), all released at once: one refresh, one token."""
     fake = everreal_server.fake
     account = linked_account(fake)
     fake.delay_next("token", 0.5)
@@ -328,10 +272,10 @@ def test_four_processes_of_eight_threads_refresh_once(everreal_server):
         "EVERREAL_TEST_DATABASE": os.environ["EVERREAL_TEST_DATABASE"],
         "EVERREAL_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
     }
-    command = [sys.executable, "-c", THREADED_WORKER, everreal_server.url]
+    command = [sys.executable, "-c", WORKER, everreal_server.url]
     processes = [
         subprocess.Popen(
-            [*command, str(account.pk), "8"],
+            [*command, str(account.pk), str(threads)],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
@@ -355,7 +299,7 @@ def test_four_processes_of_eight_threads_refresh_once(everreal_server):
     assert [process.returncode for process in processes] == [0, 0, 0, 0]
     assert len(refreshes(fake)) == 1
     stored = Account.objects.get(pk=account.pk).access_token
-    assert results == [[hashlib.sha256(stored.encode()).hexdigest()] * 8] * 4
+    assert results == [[hashlib.sha256(stored.encode()).hexdigest()] * threads] * 4
 
 
 @pytest.mark.rowlocks
