@@ -25,7 +25,6 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -37,7 +36,7 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
-from benchmarks.run import run_child
+from benchmarks.run import measure_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "bearer.txt"
@@ -421,25 +420,17 @@ def child(args: argparse.Namespace) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="everreal-bench-") as tmp:
-        output = Path(tmp) / "result.json"
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.bearer",
-            "--child",
-            "--rounds",
-            str(args.rounds),
-            "--requests",
-            str(args.requests),
-            "--bursts",
-            str(args.bursts),
-            "--output",
-            str(output),
-        ]
-        if args.profile:
-            command.append("--profile")
-        return run_child(command, database, env, Path(tmp), output)
+    options = [
+        "--rounds",
+        str(args.rounds),
+        "--requests",
+        str(args.requests),
+        "--bursts",
+        str(args.bursts),
+    ]
+    if args.profile:
+        options.append("--profile")
+    return measure_in_child("benchmarks.bearer", database, env, options)
 
 
 def table(result: dict[str, Any]) -> list[str]:
@@ -607,10 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     for section in sections:
         lines += ["", *section]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}", file=sys.stderr)
+    report.publish(text, args.output)
     return int(failed)
 
 

@@ -21,7 +21,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -35,8 +34,8 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
+from benchmarks.run import measure_in_child
 from benchmarks.run import postgres_database
-from benchmarks.run import run_child
 
 RESULTS = Path(__file__).resolve().parent / "results" / "changelist.txt"
 MIN_ROUNDS = report.MIN_ROUNDS
@@ -314,23 +313,15 @@ def measure_child(args: argparse.Namespace, sizes: list[int]) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="everreal-bench-") as tmp:
-        output = Path(tmp) / "result.json"
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.changelist",
-            "--child",
-            "--rounds",
-            str(args.rounds),
-            "--requests",
-            str(args.requests),
-            "--sizes",
-            *map(str, args.sizes),
-            "--output",
-            str(output),
-        ]
-        return run_child(command, database, env, Path(tmp), output)
+    options = [
+        "--rounds",
+        str(args.rounds),
+        "--requests",
+        str(args.requests),
+        "--sizes",
+        *map(str, args.sizes),
+    ]
+    return measure_in_child("benchmarks.changelist", database, env, options)
 
 
 def table(result: dict[str, Any]) -> tuple[list[str], bool]:
@@ -460,10 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     for section in runs.sections:
         lines += ["", *section]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}", file=sys.stderr)
+    report.publish(text, args.output)
     return int(runs.failed)
 
 

@@ -21,7 +21,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -36,7 +35,7 @@ import django
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
-from benchmarks.run import run_child
+from benchmarks.run import measure_in_child
 
 RESULTS = Path(__file__).resolve().parent / "results" / "login.txt"
 SETTINGS = "benchmarks.settings_logins"
@@ -332,21 +331,15 @@ def child(args: argparse.Namespace) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="everreal-bench-") as tmp:
-        output = Path(tmp) / "result.json"
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.login",
-            "--child",
-            "--rounds",
-            str(args.rounds),
-            "--output",
-            str(output),
-            "--sizes",
-            *map(str, args.sizes),
-        ]
-        return run_child(command, database, env, Path(tmp), output, settings=SETTINGS)
+    options = [
+        "--rounds",
+        str(args.rounds),
+        "--sizes",
+        *map(str, args.sizes),
+    ]
+    return measure_in_child(
+        "benchmarks.login", database, env, options, settings=SETTINGS
+    )
 
 
 GROUPS = (
@@ -463,10 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     for section in runs.sections:
         lines += ["", *section]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}", file=sys.stderr)
+    report.publish(text, args.output)
     return int(runs.failed)
 
 

@@ -44,7 +44,7 @@ from typing import NamedTuple
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
-from benchmarks.run import run_child
+from benchmarks.run import measure_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "middleware.txt"
@@ -508,23 +508,17 @@ def child(args: argparse.Namespace) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="everreal-bench-") as tmp:
-        output = Path(tmp) / "result.json"
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.middleware",
-            "--child",
-            "--rounds",
-            str(args.rounds),
-            "--requests",
-            str(args.requests),
-            "--served",
-            str(args.served),
-            "--output",
-            str(output),
-        ]
-        return run_child(command, database, env, Path(tmp), output, settings=SETTINGS)
+    options = [
+        "--rounds",
+        str(args.rounds),
+        "--requests",
+        str(args.requests),
+        "--served",
+        str(args.served),
+    ]
+    return measure_in_child(
+        "benchmarks.middleware", database, env, options, settings=SETTINGS
+    )
 
 
 def table(result: dict[str, Any]) -> list[str]:
@@ -656,10 +650,7 @@ def main(argv: list[str] | None = None) -> int:
     for section in runs.sections:
         lines += ["", *section]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}", file=sys.stderr)
+    report.publish(text, args.output)
     return int(runs.failed)
 
 

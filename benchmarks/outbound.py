@@ -689,10 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     if profiled:
         lines += ["", *profiled]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}", file=sys.stderr)
+    report.publish(text, args.output)
     return 0
 
 

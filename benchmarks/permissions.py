@@ -24,7 +24,6 @@ import os
 import pstats
 import statistics
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Callable
@@ -36,7 +35,7 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
-from benchmarks.run import run_child
+from benchmarks.run import measure_in_child
 
 RESULTS = Path(__file__).resolve().parent / "results" / "permissions.txt"
 MIN_ROUNDS = report.MIN_ROUNDS
@@ -308,25 +307,17 @@ def child(args: argparse.Namespace) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="everreal-bench-") as tmp:
-        output = Path(tmp) / "result.json"
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.permissions",
-            "--child",
-            "--rounds",
-            str(args.rounds),
-            "--requests",
-            str(args.requests),
-            "--checks",
-            str(args.checks),
-            "--output",
-            str(output),
-        ]
-        if args.profile:
-            command.append("--profile")
-        return run_child(command, database, env, Path(tmp), output)
+    options = [
+        "--rounds",
+        str(args.rounds),
+        "--requests",
+        str(args.requests),
+        "--checks",
+        str(args.checks),
+    ]
+    if args.profile:
+        options.append("--profile")
+    return measure_in_child("benchmarks.permissions", database, env, options)
 
 
 def table(result: dict[str, Any]) -> list[str]:
@@ -465,10 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     for section in runs.sections:
         lines += ["", *section]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}", file=sys.stderr)
+    report.publish(text, args.output)
     return int(runs.failed)
 
 

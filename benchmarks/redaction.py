@@ -282,10 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         lines += ["", "FAILED:", *(f"  {problem}" for problem in problems)]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}", file=sys.stderr)
+    report.publish(text, args.output)
     return int(bool(problems))
 
 

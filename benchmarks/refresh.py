@@ -23,7 +23,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -41,7 +40,7 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
-from benchmarks.run import run_child
+from benchmarks.run import measure_in_child
 
 if TYPE_CHECKING:
     from django_everreal.testing.fake import FakeEverReal
@@ -534,30 +533,22 @@ def database_name() -> Iterator[None]:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="everreal-bench-") as tmp:
-        output = Path(tmp) / "result.json"
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.refresh",
-            "--child",
-            "--rounds",
-            str(args.rounds),
-            "--threads",
-            *map(str, args.threads),
-            "--processes",
-            *map(str, args.processes),
-            *(
-                ["--max-connections", str(args.max_connections)]
-                if args.max_connections
-                else []
-            ),
-            "--strict-rounds",
-            str(args.strict_rounds),
-            "--output",
-            str(output),
-        ]
-        return run_child(command, database, env, Path(tmp), output)
+    options = [
+        "--rounds",
+        str(args.rounds),
+        "--threads",
+        *map(str, args.threads),
+        "--processes",
+        *map(str, args.processes),
+        *(
+            ["--max-connections", str(args.max_connections)]
+            if args.max_connections
+            else []
+        ),
+        "--strict-rounds",
+        str(args.strict_rounds),
+    ]
+    return measure_in_child("benchmarks.refresh", database, env, options)
 
 
 def count(values: list[int]) -> str:
@@ -768,10 +759,7 @@ def main(argv: list[str] | None = None) -> int:
     for section in runs.sections:
         lines += ["", *section]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}", file=sys.stderr)
+    report.publish(text, args.output)
     return int(runs.failed)
 
 

@@ -8,6 +8,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Sequence
@@ -37,6 +38,14 @@ def heading(
     if rounds < MIN_ROUNDS:
         lines.append(f"Only {rounds} rounds: a smoke test, not a measurement.")
     return lines
+
+
+def publish(text: str, output: Path) -> None:
+    """Print a report and write it to *output* (overwritten), saying where."""
+    print(text)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    print(f"Written to {output}", file=sys.stderr)
 
 
 def machine() -> list[str]:

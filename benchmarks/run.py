@@ -60,6 +60,22 @@ def measure(
         return run_child(command, database, env, Path(tmp), output)
 
 
+def measure_in_child(
+    module: str,
+    database: str,
+    env: dict[str, str],
+    options: list[str],
+    *,
+    settings: str = "benchmarks.settings",
+) -> dict[str, Any]:
+    """Run ``python -m module --child *options`` on *database*; the results it wrote."""
+    with tempfile.TemporaryDirectory(prefix="everreal-bench-") as tmp:
+        output = Path(tmp) / "result.json"
+        command = [sys.executable, "-m", module, "--child", *options]
+        command += ["--output", str(output)]
+        return run_child(command, database, env, Path(tmp), output, settings=settings)
+
+
 def run_child(
     command: list[str],
     database: str,
@@ -237,8 +253,5 @@ def main(argv: list[str] | None = None) -> int:
     for section in sections:
         lines += ["", *section]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}", file=sys.stderr)
+    report.publish(text, args.output)
     return int(failed)

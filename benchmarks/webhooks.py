@@ -39,7 +39,7 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
-from benchmarks.run import run_child
+from benchmarks.run import measure_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "webhooks.txt"
@@ -585,25 +585,17 @@ def worker_process(args: argparse.Namespace) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="everreal-bench-") as tmp:
-        output = Path(tmp) / "result.json"
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.webhooks",
-            "--child",
-            "--rounds",
-            str(args.rounds),
-            "--deliveries",
-            str(args.deliveries),
-            "--repeats",
-            str(args.repeats),
-            "--backlog",
-            str(args.backlog),
-            "--output",
-            str(output),
-        ]
-        return run_child(command, database, env, Path(tmp), output)
+    options = [
+        "--rounds",
+        str(args.rounds),
+        "--deliveries",
+        str(args.deliveries),
+        "--repeats",
+        str(args.repeats),
+        "--backlog",
+        str(args.backlog),
+    ]
+    return measure_in_child("benchmarks.webhooks", database, env, options)
 
 
 def per_event(counts: dict[str, int]) -> tuple[float, float]:
@@ -810,10 +802,7 @@ def main(argv: list[str] | None = None) -> int:
     for section in runs.sections:
         lines += ["", *section]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}", file=sys.stderr)
+    report.publish(text, args.output)
     return int(runs.failed)
 
 
