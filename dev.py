@@ -8,14 +8,14 @@
     python3 dev.py lint    # ruff and mypy
     python3 dev.py coverage  # the branch coverage of the test runs made with
                            # EVERREAL_COVERAGE=1, combined; fails under the gate
-    python3 dev.py bench   # the benchmarks: login sync on SQLite and PostgreSQL,
-                           # calls to EverReal, API requests with EverReal
-                           # tokens (bench sync|outbound|bearer runs one;
-                           # --rounds N; writes benchmarks/results/*.txt)
+    python3 dev.py bench   # the benchmarks against the peers (bench NAME runs
+                           # one: middleware, sync, login, refresh, outbound,
+                           # permissions, changelist, bearer, webhooks,
+                           # redaction; --rounds N; writes benchmarks/results/)
 
 Each task creates ``.venv`` beside this file on first use and installs what it
 needs into it, so a machine with only Python 3.11+ is enough. The benchmarks'
-own peers (Authlib, to compare with) come from ``benchmarks/requirements.txt``,
+own peers (Authlib, mozilla-django-oidc) come from ``benchmarks/requirements.txt``,
 never from the package's extras.
 """
 
