@@ -248,7 +248,7 @@ def middleware_alone(login: str, user_id: int, cookie: str, calls: int) -> Reque
     from django.http import HttpRequest
     from django.http import HttpResponse
     from django.test import RequestFactory
-    from mozilla_django_oidc.middleware import SessionRefresh  # type: ignore[import-untyped]
+    from mozilla_django_oidc.middleware import SessionRefresh
 
     from django_everreal.middleware import EverRealMiddleware
 
