@@ -36,6 +36,8 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
+from benchmarks.run import finish_child
+from benchmarks.run import forward
 from benchmarks.run import measure_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -409,9 +411,7 @@ def child(args: argparse.Namespace) -> int:
         "profile": profiles,
         "bursts": concurrent,
     }
-    connection.close()
-    args.output.write_text(json.dumps(result, indent=1))
-    return 0
+    return finish_child(result, args.output)
 
 
 # The parent: a child per database, then the report.
@@ -420,16 +420,7 @@ def child(args: argparse.Namespace) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    options = [
-        "--rounds",
-        str(args.rounds),
-        "--requests",
-        str(args.requests),
-        "--bursts",
-        str(args.bursts),
-    ]
-    if args.profile:
-        options.append("--profile")
+    options = forward(args, "rounds", "requests", "bursts", "profile")
     return measure_in_child("benchmarks.bearer", database, env, options)
 
 

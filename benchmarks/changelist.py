@@ -34,6 +34,7 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
+from benchmarks.run import forward
 from benchmarks.run import measure_in_child
 from benchmarks.run import postgres_database
 
@@ -313,14 +314,7 @@ def measure_child(args: argparse.Namespace, sizes: list[int]) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    options = [
-        "--rounds",
-        str(args.rounds),
-        "--requests",
-        str(args.requests),
-        "--sizes",
-        *map(str, args.sizes),
-    ]
+    options = forward(args, "rounds", "requests", "sizes")
     return measure_in_child("benchmarks.changelist", database, env, options)
 
 

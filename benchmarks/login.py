@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import statistics
 import sys
@@ -35,6 +34,8 @@ import django
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
+from benchmarks.run import finish_child
+from benchmarks.run import forward
 from benchmarks.run import measure_in_child
 
 RESULTS = Path(__file__).resolve().parent / "results" / "login.txt"
@@ -320,9 +321,7 @@ def child(args: argparse.Namespace) -> int:
         "queries": queries,
         "times": times,
     }
-    connection.close()
-    args.output.write_text(json.dumps(result, indent=1))
-    return 0
+    return finish_child(result, args.output)
 
 
 # The parent: a child per database, then the report.
@@ -331,12 +330,7 @@ def child(args: argparse.Namespace) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    options = [
-        "--rounds",
-        str(args.rounds),
-        "--sizes",
-        *map(str, args.sizes),
-    ]
+    options = forward(args, "rounds", "sizes")
     return measure_in_child(
         "benchmarks.login", database, env, options, settings=SETTINGS
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sqlite3
 import sys
@@ -173,9 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         "queries": queries,
         "times": times,
     }
-    connection.close()
-    args.output.write_text(json.dumps(result, indent=1))
-    return 0
+    from benchmarks.run import finish_child  # not at the top: run imports this module
+
+    return finish_child(result, args.output)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import argparse
 import gc
 import http.client
 import io
-import json
 import os
 import socket
 import statistics
@@ -44,6 +43,8 @@ from typing import NamedTuple
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
+from benchmarks.run import finish_child
+from benchmarks.run import forward
 from benchmarks.run import measure_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -497,9 +498,7 @@ def child(args: argparse.Namespace) -> int:
         "times": times,
         "served_times": remote_times,
     }
-    connection.close()
-    args.output.write_text(json.dumps(result, indent=1))
-    return 0
+    return finish_child(result, args.output)
 
 
 # The parent: a child per database, then the report.
@@ -508,14 +507,7 @@ def child(args: argparse.Namespace) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    options = [
-        "--rounds",
-        str(args.rounds),
-        "--requests",
-        str(args.requests),
-        "--served",
-        str(args.served),
-    ]
+    options = forward(args, "rounds", "requests", "served")
     return measure_in_child(
         "benchmarks.middleware", database, env, options, settings=SETTINGS
     )

@@ -19,7 +19,6 @@ import argparse
 import cProfile
 import gc
 import io
-import json
 import os
 import pstats
 import statistics
@@ -35,6 +34,8 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
+from benchmarks.run import finish_child
+from benchmarks.run import forward
 from benchmarks.run import measure_in_child
 
 RESULTS = Path(__file__).resolve().parent / "results" / "permissions.txt"
@@ -296,9 +297,7 @@ def child(args: argparse.Namespace) -> int:
         "times": times,
         "profile": profiles,
     }
-    connection.close()
-    args.output.write_text(json.dumps(result, indent=1))
-    return 0
+    return finish_child(result, args.output)
 
 
 # The parent: a child per database, then the report.
@@ -307,16 +306,7 @@ def child(args: argparse.Namespace) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    options = [
-        "--rounds",
-        str(args.rounds),
-        "--requests",
-        str(args.requests),
-        "--checks",
-        str(args.checks),
-    ]
-    if args.profile:
-        options.append("--profile")
+    options = forward(args, "rounds", "requests", "checks", "profile")
     return measure_in_child("benchmarks.permissions", database, env, options)
 
 

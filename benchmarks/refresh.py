@@ -40,6 +40,8 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
+from benchmarks.run import finish_child
+from benchmarks.run import forward
 from benchmarks.run import measure_in_child
 
 if TYPE_CHECKING:
@@ -452,7 +454,6 @@ def connection_budget() -> int:
 def child(args: argparse.Namespace) -> int:
     setup_django()
     from django.core.management import call_command
-    from django.db import connection
 
     from benchmarks.measure import database_version
     from django_everreal.testing.fake import FakeEverReal
@@ -508,9 +509,7 @@ def child(args: argparse.Namespace) -> int:
         "results": results,
         "strict": strict,
     }
-    connection.close()
-    args.output.write_text(json.dumps(result, indent=1))
-    return 0
+    return finish_child(result, args.output)
 
 
 # The parent: the throwaway database, the child, the report.
@@ -533,21 +532,9 @@ def database_name() -> Iterator[None]:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    options = [
-        "--rounds",
-        str(args.rounds),
-        "--threads",
-        *map(str, args.threads),
-        "--processes",
-        *map(str, args.processes),
-        *(
-            ["--max-connections", str(args.max_connections)]
-            if args.max_connections
-            else []
-        ),
-        "--strict-rounds",
-        str(args.strict_rounds),
-    ]
+    options = forward(
+        args, "rounds", "threads", "processes", "max_connections", "strict_rounds"
+    )
     return measure_in_child("benchmarks.refresh", database, env, options)
 
 

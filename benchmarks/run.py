@@ -76,6 +76,36 @@ def measure_in_child(
         return run_child(command, database, env, Path(tmp), output, settings=settings)
 
 
+def forward(args: argparse.Namespace, *names: str) -> list[str]:
+    """The parent's options *names*, as its measuring child takes them.
+
+    ``forward(args, "rounds", "sizes")`` is ``["--rounds", "7", "--sizes", "1",
+    "10"]``; a flag is passed when set, an option left at ``None`` not at all.
+    """
+    options: list[str] = []
+    for name in names:
+        value = getattr(args, name)
+        option = "--" + name.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            options.append(option)
+        elif isinstance(value, list):
+            options += [option, *map(str, value)]
+        else:
+            options += [option, str(value)]
+    return options
+
+
+def finish_child(result: dict[str, Any], output: Path) -> int:
+    """Hand a measuring child's *result* to its parent, its database closed first."""
+    from django.db import connection
+
+    connection.close()
+    output.write_text(json.dumps(result, indent=1))
+    return 0
+
+
 def run_child(
     command: list[str],
     database: str,

@@ -39,6 +39,8 @@ from typing import Any
 from benchmarks import report
 from benchmarks.run import Runs
 from benchmarks.run import code_measured
+from benchmarks.run import finish_child
+from benchmarks.run import forward
 from benchmarks.run import measure_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -487,9 +489,7 @@ def child(args: argparse.Namespace) -> int:
         "receiver": receiver,
         "worker": worker,
     }
-    connection.close()
-    args.output.write_text(json.dumps(result, indent=1))
-    return 0
+    return finish_child(result, args.output)
 
 
 def _version(distribution: str) -> str:
@@ -585,16 +585,7 @@ def worker_process(args: argparse.Namespace) -> int:
 def measure(
     database: str, env: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    options = [
-        "--rounds",
-        str(args.rounds),
-        "--deliveries",
-        str(args.deliveries),
-        "--repeats",
-        str(args.repeats),
-        "--backlog",
-        str(args.backlog),
-    ]
+    options = forward(args, "rounds", "deliveries", "repeats", "backlog")
     return measure_in_child("benchmarks.webhooks", database, env, options)
 
 
